@@ -1,0 +1,43 @@
+# Front door of LEG-Simulator: `make test`, `make serve`, `make bench`.
+# Every target creates .venv from pyproject.toml first, so a fresh clone needs
+# nothing but Python 3.10+ and make.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+LEG_CONFIG ?= config.yaml
+export LEG_CONFIG
+# PORT is optional: when empty, the `port` key of the config file is used.
+PORT ?=
+export PORT
+
+.PHONY: all setup test serve run bench check-config clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+serve: $(STAMP)
+	$(BIN)/python -m leg_sim serve
+
+run: $(STAMP)
+	$(BIN)/python -m leg_sim run
+
+check-config: $(STAMP)
+	$(BIN)/python -m leg_sim check-config
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_engine.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -1,0 +1,120 @@
+"""Simulated time: wall-clock `realtime`, or `accelerated` from a start time at a speed factor.
+
+In accelerated mode every tick advances simulated time by
+``update_interval_ms × speed_factor``, so a run is reproducible tick by tick
+whatever the machine's load. In realtime mode simulated time is the wall clock
+in the community's time zone. The tick interval and the speed are independent:
+a 1 s interval at speed 60 shows one simulated minute per tick.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+REALTIME = "realtime"
+ACCELERATED = "accelerated"
+
+
+def default_start(timezone: str, now: dt.datetime | None = None) -> pd.Timestamp:
+    """Today at 06:00 local time: a demo started at night still shows a full day. """
+    now = now or dt.datetime.now(dt.timezone.utc)
+    local = pd.Timestamp(now).tz_convert(timezone)
+    return local.normalize() + pd.Timedelta(hours=6)
+
+
+def localize(start: dt.datetime, timezone: str) -> pd.Timestamp:
+    """A naive start is local time in the community's zone; an aware one is converted."""
+    ts = pd.Timestamp(start)
+    if ts.tzinfo is None:
+        return ts.tz_localize(timezone, nonexistent="shift_forward", ambiguous=False)
+    return ts.tz_convert(timezone)
+
+
+class Clock:
+    """Gives the simulated time of each tick.
+
+    Parameters
+    ----------
+    timezone
+        IANA zone of the community.
+    mode
+        ``realtime`` or ``accelerated``.
+    start
+        First simulated instant in accelerated mode (None: today 06:00 local).
+    speed_factor
+        Simulated seconds per wall-clock second in accelerated mode. [-]
+    now_fn
+        Source of wall-clock time (aware datetime); tests pass a fake one.
+    """
+
+    def __init__(
+        self,
+        timezone: str,
+        mode: str = REALTIME,
+        start: dt.datetime | None = None,
+        speed_factor: float = 60.0,
+        now_fn: Callable[[], dt.datetime] | None = None,
+    ):
+        if mode not in (REALTIME, ACCELERATED):
+            raise ValueError(f"clock mode {mode!r} is not valid; allowed: 'realtime' or 'accelerated'")
+        if speed_factor <= 0:
+            raise ValueError(f"speed_factor {speed_factor!r} must be > 0")
+        self.timezone = timezone
+        self._zone = ZoneInfo(timezone)
+        self.mode = mode
+        self.speed_factor = float(speed_factor)
+        self._now_fn = now_fn or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.start = localize(start, timezone) if start is not None else default_start(timezone, self._now_fn())
+        self.current: pd.Timestamp | None = None
+
+    def now_local(self) -> pd.Timestamp:
+        """Wall-clock now in the community's zone."""
+        return pd.Timestamp(self._now_fn()).tz_convert(self.timezone)
+
+    def set_mode(self, mode: str) -> None:
+        """Switch mode from the next tick. Accelerated continues from the current simulated time."""
+        if mode not in (REALTIME, ACCELERATED):
+            raise ValueError(f"clock mode {mode!r} is not valid; allowed: 'realtime' or 'accelerated'")
+        self.mode = mode
+
+    def set_speed(self, speed_factor: float) -> None:
+        """Change the speed from the next tick. [simulated s per wall s]"""
+        if speed_factor <= 0:
+            raise ValueError(f"speed_factor {speed_factor!r} must be > 0")
+        self.speed_factor = float(speed_factor)
+
+    def tick(self, interval_ms: float) -> tuple[pd.Timestamp, float]:
+        """Advance to the next tick.
+
+        Parameters
+        ----------
+        interval_ms
+            Wall-clock time between ticks. [ms]
+
+        Returns
+        -------
+        time, dt_s
+            The tick's simulated time and the simulated seconds since the
+            previous tick (0 for the first tick). [s]
+        """
+        previous = self.current
+        if self.mode == REALTIME:
+            now = self.now_local()
+        elif previous is None:
+            now = self.start
+        else:
+            now = previous + pd.Timedelta(seconds=interval_ms / 1000.0 * self.speed_factor)
+        dt_s = 0.0 if previous is None else max((now - previous).total_seconds(), 0.0)
+        if previous is not None and now < previous:
+            now = previous  # the wall clock stepped back: hold time rather than run backwards
+        self.current = now
+        return now, dt_s
+
+    def resync(self) -> None:
+        """Forget the previous tick, e.g. after a pause in realtime mode: the next dt is 0."""
+        if self.mode == REALTIME:
+            self.current = None

@@ -1,0 +1,86 @@
+"""Simulated time: realtime follows the wall clock, accelerated runs from a start at a speed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from leg_sim.clock import Clock, default_start, localize
+
+TZ = "Europe/Zurich"
+
+
+class FakeWall:
+    def __init__(self, start):
+        self.now = start
+
+    def __call__(self):
+        return self.now
+
+
+def test_accelerated_advances_interval_times_speed():
+    c = Clock(TZ, "accelerated", dt.datetime(2026, 6, 21, 6, 0), 60.0)
+    t0, d0 = c.tick(1000)
+    assert t0 == pd.Timestamp("2026-06-21 06:00", tz=TZ) and d0 == 0.0
+    t1, d1 = c.tick(1000)
+    assert d1 == 60.0 and t1 - t0 == pd.Timedelta(minutes=1)
+    t2, d2 = c.tick(250)
+    assert d2 == 15.0
+
+
+def test_speed_change_applies_from_next_tick():
+    c = Clock(TZ, "accelerated", dt.datetime(2026, 6, 21, 6, 0), 1.0)
+    c.tick(1000)
+    c.set_speed(3600.0)
+    t, d = c.tick(1000)
+    assert d == 3600.0 and t.hour == 7
+
+
+def test_realtime_follows_wall_clock_in_local_zone():
+    wall = FakeWall(dt.datetime(2026, 1, 10, 12, 0, tzinfo=dt.timezone.utc))
+    c = Clock(TZ, "realtime", now_fn=wall)
+    t, d = c.tick(1000)
+    assert t.hour == 13 and str(t.tz) == TZ and d == 0.0  # CET = UTC+1
+    wall.now += dt.timedelta(seconds=2.5)
+    t, d = c.tick(1000)
+    assert d == 2.5
+
+
+def test_realtime_never_runs_backwards():
+    wall = FakeWall(dt.datetime(2026, 1, 10, 12, 0, tzinfo=dt.timezone.utc))
+    c = Clock(TZ, "realtime", now_fn=wall)
+    t0, _ = c.tick(1000)
+    wall.now -= dt.timedelta(seconds=10)
+    t1, d = c.tick(1000)
+    assert t1 == t0 and d == 0.0
+
+
+def test_switch_modes_and_resync():
+    wall = FakeWall(dt.datetime(2026, 1, 10, 12, 0, tzinfo=dt.timezone.utc))
+    c = Clock(TZ, "realtime", now_fn=wall)
+    t0, _ = c.tick(1000)
+    c.set_mode("accelerated")
+    c.set_speed(60)
+    t1, d = c.tick(1000)
+    assert d == 60.0 and t1 - t0 == pd.Timedelta(minutes=1)  # continues from the current time
+    c.set_mode("realtime")
+    wall.now += dt.timedelta(hours=1)
+    c.resync()
+    _, d = c.tick(1000)
+    assert d == 0.0  # a pause in realtime is not counted as simulated time
+
+
+def test_defaults_and_localisation():
+    s = default_start(TZ, dt.datetime(2026, 3, 5, 23, 30, tzinfo=dt.timezone.utc))
+    assert s == pd.Timestamp("2026-03-06 06:00", tz=TZ)
+    assert localize(dt.datetime(2026, 7, 1, 12), TZ).utcoffset() == dt.timedelta(hours=2)
+    assert localize(dt.datetime(2026, 7, 1, 12, tzinfo=dt.timezone.utc), TZ).hour == 14
+
+
+def test_invalid_mode_and_speed():
+    with pytest.raises(ValueError, match="realtime"):
+        Clock(TZ, "warp")
+    with pytest.raises(ValueError):
+        Clock(TZ, "accelerated", speed_factor=0)
