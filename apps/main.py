@@ -1,10 +1,17 @@
-"""LEG-Simulator dashboard: `panel serve apps/main.py`. Assembly only; views live in leg_sim.ui."""
+"""LEG-Simulator dashboard: `panel serve apps/main.py --plugins leg_sim.server.routes`.
+
+Assembly only: the shared engine comes from leg_sim.server, the views from leg_sim.ui.
+"""
 
 import panel as pn
 
 from leg_sim.server.engine_host import get_simulation
+from leg_sim.server.session import dashboard_for_this_session
 
-sim = get_simulation()
-status = pn.pane.JSON(sim.status(), depth=1, name="Engine status")
-pn.state.add_periodic_callback(lambda: setattr(status, "object", sim.status()), period=1000)
-pn.Column("# LEG-Simulator", status).servable(title="LEG-Simulator")
+pn.extension(
+    "plotly",
+    notifications=True,
+    disconnect_notification="Connection to the LEG-Simulator server was lost. The view is frozen; reload the page once the server is back.",
+)
+
+dashboard_for_this_session(get_simulation()).servable(title="LEG-Simulator")

@@ -211,6 +211,20 @@ class History:
             data = data[data[:, 0] > after_tick]
         return {name: data[:, k] for k, name in enumerate(HISTORY_FIELDS)}
 
+    def tail_after(self, tick: int, limit: int | None = None) -> dict[str, np.ndarray]:
+        """Rows with a tick number above `tick` (at most `limit`, newest kept), read from the
+        end of the ring without copying the rest; cheap enough to call every tick."""
+        with self._lock:
+            if self._size == 0:
+                return {name: np.empty(0) for name in HISTORY_FIELDS}
+            newest = int(self._data[(self._next - 1) % self.capacity, 0])
+            count = min(max(newest - int(tick), 0), self._size)
+            if limit is not None:
+                count = min(count, limit)
+            idx = (self._next - count + np.arange(count)) % self.capacity
+            data = self._data[idx]
+        return {name: data[:, k] for k, name in enumerate(HISTORY_FIELDS)}
+
     def to_frame(self, seconds: float | None = None) -> pd.DataFrame:
         """History as a DataFrame indexed by simulated UTC time."""
         cols = self.columns(seconds)

@@ -31,6 +31,10 @@ def panel_command(settings: Settings, port: int, address: str = "0.0.0.0") -> li
         os.environ.get("LEG_ALLOW_ORIGIN", "*"),
         "--num-procs",
         "1",
+        "--plugins",
+        "leg_sim.server.routes",
+        "--index",
+        "main",
     ]
 
 

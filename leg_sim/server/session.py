@@ -1,0 +1,104 @@
+"""Per-session glue: push each new snapshot into one browser session, and clean up after it.
+
+The engine thread calls :meth:`SessionBridge.on_snapshot` after every tick. The
+bridge schedules one update on its session's document with
+``doc.add_next_tick_callback`` (the only thread-safe way into a Bokeh document)
+and coalesces: while an update is pending, newer ticks do not queue more, and
+the update shows the newest snapshot (the chart still gets every row from the
+history). All changes of one update travel in one message (``pn.io.hold``).
+When the session ends, the bridge unsubscribes from the engine and the
+dashboard drops its watchers, so nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+
+import panel as pn
+
+from leg_sim.engine import Simulation
+from leg_sim.ui.dashboard import Dashboard
+
+log = logging.getLogger("leg_sim.server")
+
+#: Live bridges, for health checks and leak tests.
+_BRIDGES: "weakref.WeakSet[SessionBridge]" = weakref.WeakSet()
+
+
+def active_sessions() -> int:
+    """Number of sessions currently subscribed to the engine."""
+    return sum(1 for b in list(_BRIDGES) if b.attached)
+
+
+class SessionBridge:
+    """Connects one session's Dashboard to the shared Simulation."""
+
+    def __init__(self, sim: Simulation, doc):
+        self.sim = sim
+        self.doc = doc
+        self.attached = False
+        self._pending = False
+        self._lock = threading.Lock()
+        self.dashboard = Dashboard(sim=sim, schedule=self.schedule)
+
+    def schedule(self, fn) -> None:
+        """Run `fn` in this session's document context, from any thread."""
+        if self.doc is None:
+            fn()
+            return
+        try:
+            self.doc.add_next_tick_callback(fn)
+        except Exception:  # the document is gone: the session ended
+            self.detach()
+
+    def attach(self) -> None:
+        """Subscribe to the engine and arrange clean-up when the session ends."""
+        self.sim.subscribe(self.on_snapshot)
+        self.attached = True
+        _BRIDGES.add(self)
+        if self.doc is not None:
+            self.doc.on_session_destroyed(self._destroyed)
+
+    def _destroyed(self, session_context) -> None:
+        self.detach()
+
+    def on_snapshot(self, snap) -> None:
+        """Engine thread: schedule one update unless one is already pending."""
+        with self._lock:
+            if self._pending or not self.attached:
+                return
+            self._pending = True
+        self.schedule(self._apply)
+
+    def _apply(self) -> None:
+        with self._lock:
+            self._pending = False
+        if not self.attached:
+            return
+        snap = self.sim.snapshot
+        try:
+            if self.doc is not None:
+                with pn.io.hold(self.doc):
+                    self.dashboard.update(snap)
+            else:
+                self.dashboard.update(snap)
+        except Exception:
+            log.exception("session update failed")
+
+    def detach(self) -> None:
+        """Unsubscribe and drop the session's watchers; safe to call twice."""
+        if not self.attached:
+            return
+        self.attached = False
+        self.sim.unsubscribe(self.on_snapshot)
+        self.dashboard.dispose()
+        _BRIDGES.discard(self)
+
+
+def dashboard_for_this_session(sim: Simulation):
+    """Build the dashboard page for the current Panel session and wire it to the engine."""
+    bridge = SessionBridge(sim, pn.state.curdoc)
+    bridge.attach()
+    return bridge.dashboard.template()

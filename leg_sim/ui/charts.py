@@ -1,0 +1,115 @@
+"""Streaming chart of community production, consumption, import and export.
+
+Each tick appends the new rows with ``ColumnDataSource.stream`` (the browser
+keeps the rest; nothing is redrawn from scratch). The x axis follows the last
+15 simulated minutes. A new viewer is back-filled from the engine's history,
+so the recent past is there at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+from bokeh.models import ColumnDataSource, DataRange1d, HoverTool, Legend
+from bokeh.plotting import figure
+
+from leg_sim.engine import Simulation, Snapshot
+
+#: Visible window of simulated time. [s]
+WINDOW_S = 15 * 60
+#: Most points a browser keeps per line.
+ROLLOVER = 5000
+SERIES = (
+    ("production_kw", "total_production_w", "Production", "#f2a900"),
+    ("consumption_kw", "total_consumption_w", "Consumption", "#4a78b5"),
+    ("import_kw", "grid_import_w", "Grid import", "#d73027"),
+    ("export_kw", "grid_export_w", "Grid export", "#1a9850"),
+)
+
+
+def local_ms(time_s: np.ndarray, timezone: str) -> np.ndarray:
+    """Epoch seconds -> milliseconds of local wall time, as Bokeh's datetime axis expects."""
+    if len(time_s) == 0:
+        return np.empty(0)
+    offsets = pd.DatetimeIndex(pd.to_datetime(time_s, unit="s", utc=True)).tz_convert(timezone)
+    utcoff_s = np.array([o.utcoffset().total_seconds() for o in offsets[[0, -1]]])
+    # Offsets change at most once within the window; use per-point offsets only then.
+    if utcoff_s[0] != utcoff_s[-1]:
+        utcoff_s = np.array([o.utcoffset().total_seconds() for o in offsets])
+    else:
+        utcoff_s = utcoff_s[0]
+    return (np.asarray(time_s) + utcoff_s) * 1000.0
+
+
+class CommunityChart(pn.viewable.Viewer):
+    """Rolling window of community totals; see the module docstring."""
+
+    sim = param.ClassSelector(class_=Simulation, doc="The shared simulation.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.source = ColumnDataSource(data={"time": [], **{k: [] for k, *_ in SERIES}})
+        self._last_tick = 0
+        self.figure = self._figure()
+        self._pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width")
+        self.backfill()
+
+    def _figure(self):
+        fig = figure(
+            height=260,
+            sizing_mode="stretch_width",
+            x_axis_type="datetime",
+            x_range=DataRange1d(follow="end", follow_interval=WINDOW_S * 1000.0, range_padding=0.0),
+            y_axis_label="Power (kW)",
+            toolbar_location=None,
+            tools="",
+            background_fill_color=None,
+            border_fill_color=None,
+            name="community_chart",
+        )
+        items = []
+        for key, _, label, color in SERIES:
+            r = fig.line("time", key, source=self.source, line_width=2, color=color)
+            items.append((label, [r]))
+        fig.add_layout(Legend(items=items, orientation="horizontal", location="top_left", background_fill_alpha=0.0), "above")
+        fig.add_tools(
+            HoverTool(
+                tooltips=[("Time", "@time{%H:%M:%S}")] + [(label, f"@{key}{{0.00}} kW") for key, _, label, _ in SERIES],
+                formatters={"@time": "datetime"},
+                mode="vline",
+                renderers=[fig.renderers[0]],
+            )
+        )
+        fig.y_range.start = 0
+        return fig
+
+    def _rows(self, cols: dict) -> dict:
+        out = {"time": local_ms(cols["time_s"], self.sim.community.timezone).tolist()}
+        for key, field, *_ in SERIES:
+            out[key] = np.round(cols[field] / 1000.0, 3).tolist()
+        return out
+
+    def backfill(self) -> None:
+        """Load the last window of history (a new viewer sees the recent past at once)."""
+        if self.sim is None:
+            return
+        cols = self.sim.history.columns(seconds=WINDOW_S)
+        if len(cols["tick"]):
+            cols = {k: v[-ROLLOVER:] for k, v in cols.items()}
+            self.source.data = self._rows(cols)
+            self._last_tick = int(cols["tick"][-1])
+
+    def update(self, snap: Snapshot) -> None:
+        """Append the ticks since the last update (all of them, even if some were coalesced)."""
+        if snap.tick <= self._last_tick:
+            return
+        cols = self.sim.history.tail_after(self._last_tick, limit=ROLLOVER)
+        if len(cols["tick"]) == 0:
+            return
+        self._last_tick = int(cols["tick"][-1])
+        self.source.stream(self._rows(cols), rollover=ROLLOVER)
+
+    def __panel__(self):
+        return self._pane

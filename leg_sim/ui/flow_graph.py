@@ -1,0 +1,231 @@
+"""The flow graph: houses around the community bus, the grid beside it, live directed edges.
+
+One Bokeh figure with separate renderers for edges, arrowheads, house nodes and
+the bus/grid nodes, each with its own HoverTool, so hovering works on nodes and
+on edges (an `hv.Graph` can only hover one of them).
+
+Reading it:
+* edge colour: green = export (towards the bus or the grid), red = import,
+  grey = idle (|P| < 20 W); the arrowhead points the way power flows;
+* edge width grows with |P| (1 px per 500 W, 1.5 to 14 px);
+* house colour: net power from red (importing) through yellow to green
+  (exporting); the label under a house is its net power.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import panel as pn
+import param
+from bokeh.models import ColumnDataSource, HoverTool, Range1d
+from bokeh.plotting import figure
+from bokeh.transform import linear_cmap
+
+from leg_sim.engine import Simulation, Snapshot
+from leg_sim.ui.columns import ColumnSync, pack
+from leg_sim.ui.graph_layout import community_layout
+from leg_sim.units import format_power
+
+GREEN, RED, GREY = "#1a9850", "#d73027", "#9e9e9e"
+NET_PALETTE = ("#a50026", "#d73027", "#f46d43", "#fdae61", "#fee08b", "#ffffbf", "#d9ef8b", "#a6d96a", "#66bd63", "#1a9850", "#006837")
+#: Below this |P| an edge counts as idle. [W]
+IDLE_W = 20.0
+#: Edge width per watt, and its clamp. [px/W], [px]
+WIDTH_PX_PER_W = 1.0 / 500.0
+MIN_WIDTH_PX, MAX_WIDTH_PX = 1.5, 14.0
+#: Up to this many houses the graph shows ids and net power as text.
+LABEL_LIMIT = 30
+FRAME_PX = 560
+
+
+def edge_state(power_w: np.ndarray) -> np.ndarray:
+    """+1 export, −1 import, 0 idle for signed powers (positive = towards bus/grid)."""
+    p = np.asarray(power_w, dtype=float)
+    return np.where(p > IDLE_W, 1, np.where(p < -IDLE_W, -1, 0))
+
+
+def edge_width_px(power_w: np.ndarray) -> np.ndarray:
+    """Line width proportional to |P|, clamped. [px]"""
+    return np.clip(np.abs(power_w) * WIDTH_PX_PER_W, MIN_WIDTH_PX, MAX_WIDTH_PX)
+
+
+def node_size_px(house_count: int) -> float:
+    """House circle diameter that keeps rings readable. [px]"""
+    return float(np.clip(520.0 / max(house_count, 1) ** 0.8, 9.0, 34.0))
+
+
+class FlowGraph(pn.viewable.Viewer):
+    """Live directed graph of the community's power flows (see module docstring)."""
+
+    sim = param.ClassSelector(class_=Simulation, doc="The shared simulation.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._ids: tuple[str, ...] | None = None
+        self.edges = ColumnSync(ColumnDataSource(data=dict(xs=[], ys=[], state=[], width=[], power_kw=[], src=[], dst=[])))
+        self.arrows = ColumnSync(ColumnDataSource(data=dict(x=[], y=[], angle=[], state=[], size=[])))
+        self.houses = ColumnSync(
+            ColumnDataSource(
+                data=dict(x=[], y=[], house_id=[], net_kw=[], pv_kw=[], base_kw=[], flex_kw=[], load_kw=[], appliance=[], label=[], label_y=[])
+            )
+        )
+        self.hubs = ColumnSync(ColumnDataSource(data=dict(x=[], y=[], name=[], marker=[], color=[], detail=[], label=[], label_y=[])))
+        self.figure = self._figure()
+        self._pane = pn.pane.Bokeh(self.figure, sizing_mode="fixed")
+        if self.sim is not None and self.sim.snapshot is not None:
+            self.update(self.sim.snapshot)
+
+    def _figure(self):
+        fig = figure(
+            frame_width=FRAME_PX,
+            frame_height=FRAME_PX,
+            x_range=Range1d(-2, 2),
+            y_range=Range1d(-2, 2),
+            toolbar_location=None,
+            tools="",
+            min_border=8,
+            background_fill_color=None,
+            border_fill_color=None,
+            outline_line_color=None,
+            name="flow_graph",
+        )
+        fig.axis.visible = False
+        fig.grid.visible = False
+        state_cmap = linear_cmap("state", (RED, GREY, GREEN), -1, 1)
+        edge_r = fig.multi_line("xs", "ys", source=self.edges.source, line_color=state_cmap, line_width="width", line_alpha=0.85)
+        edge_r.hover_glyph = None
+        fig.scatter(
+            "x", "y", source=self.arrows.source, marker="triangle", angle="angle", size="size",
+            fill_color=state_cmap, line_color=state_cmap,
+        )
+        house_r = fig.scatter(
+            "x", "y", source=self.houses.source, size=node_size_px(5), marker="circle",
+            fill_color=linear_cmap("net_kw", NET_PALETTE, -5.0, 5.0), line_color="#555555", line_width=1.2,
+        )
+        hub_r = fig.scatter("x", "y", source=self.hubs.source, size=44, marker="marker", fill_color="color", line_color="#555555", line_width=1.5)
+        fig.text("x", "label_y", text="label", source=self.houses.source, text_align="center", text_baseline="top",
+                 text_font_size="11px", text_color="#7a7a7a")
+        fig.text("x", "label_y", text="label", source=self.hubs.source, text_align="center", text_baseline="top",
+                 text_font_size="12px", text_color="#7a7a7a", text_font_style="bold")
+        fig.add_tools(
+            HoverTool(
+                renderers=[house_r],
+                tooltips=[
+                    ("House", "@house_id"),
+                    ("Production (PV)", "@pv_kw{0.00} kW"),
+                    ("Consumption", "@load_kw{0.00} kW"),
+                    ("  base load", "@base_kw{0.00} kW"),
+                    ("  flex load", "@flex_kw{0.00} kW (@appliance)"),
+                    ("Net power", "@net_kw{+0.00} kW"),
+                ],
+                name="house_hover",
+            ),
+            HoverTool(renderers=[hub_r], tooltips=[("", "@name"), ("", "@detail")], name="hub_hover"),
+            HoverTool(
+                renderers=[edge_r],
+                tooltips=[("Flow", "@src → @dst"), ("Power", "@power_kw{0.00} kW")],
+                line_policy="interp",
+                name="edge_hover",
+            ),
+        )
+        self._house_renderer = house_r
+        return fig
+
+    # ------------------------------------------------------------------ updates
+    def _relayout(self, snap: Snapshot) -> None:
+        ids = snap.house_ids
+        lay = community_layout(ids)
+        self._layout = lay
+        n = len(ids)
+        bx, by = lay.bus_xy
+        gx, gy = lay.grid_xy
+        hx, hy = lay.house_xy[:, 0], lay.house_xy[:, 1]
+        self.figure.x_range.start, self.figure.x_range.end = lay.x_range
+        self.figure.y_range.start, self.figure.y_range.end = lay.y_range
+        self._house_renderer.glyph.size = node_size_px(n)
+        self._data_per_px = (lay.x_range[1] - lay.x_range[0]) / FRAME_PX
+        self._label_dy = (node_size_px(n) / 2 + 2) * self._data_per_px
+        # Edge geometry never changes with the flow; only colour, width and arrowheads do.
+        xs = [[float(x), bx] for x in hx] + [[bx, gx]]
+        ys = [[float(y), by] for y in hy] + [[by, gy]]
+        # Arrowheads sit at 55 % of the way from the outer end to the inner one.
+        self._arrow_x = np.append(hx + 0.55 * (bx - hx), bx + 0.55 * (gx - bx))
+        self._arrow_y = np.append(hy + 0.55 * (by - hy), by + 0.55 * (gy - by))
+        # Direction of "export" for each edge: house -> bus, bus -> grid.
+        self._export_angle = np.append(np.arctan2(by - hy, bx - hx), math.atan2(gy - by, gx - bx))
+        self._ids = ids
+        self.edges.replace(dict(xs=xs, ys=ys, **self._edge_columns(snap)))
+        self.arrows.replace(dict(x=pack(self._arrow_x), y=pack(self._arrow_y), **self._arrow_columns(snap)))
+        self.houses.replace(dict(x=pack(hx), y=pack(hy), house_id=list(ids), label_y=pack(hy - self._label_dy), **self._house_columns(snap)))
+        self.hubs.replace(
+            dict(
+                x=[bx, gx],
+                y=[by, gy],
+                name=["Community bus", "Grid"],
+                marker=["hex", "square"],
+                label_y=[by - 26 * self._data_per_px, gy - 26 * self._data_per_px],
+                **self._hub_columns(snap),
+            )
+        )
+
+    def _signed_edge_w(self, snap: Snapshot) -> np.ndarray:
+        return np.append(snap.net_power_w, snap.grid_export_w - snap.grid_import_w)
+
+    def _edge_columns(self, snap: Snapshot) -> dict:
+        p = self._signed_edge_w(snap)
+        state = edge_state(p)
+        names = list(snap.house_ids) + ["Community bus"]
+        targets = ["Community bus"] * snap.house_count + ["Grid"]
+        src = [a if s >= 0 else b for a, b, s in zip(names, targets, state)]
+        dst = [b if s >= 0 else a for a, b, s in zip(names, targets, state)]
+        return dict(state=state.tolist(), width=pack(edge_width_px(p), 1), power_kw=pack(np.abs(p) / 1000.0, 2), src=src, dst=dst)
+
+    def _arrow_columns(self, snap: Snapshot) -> dict:
+        p = self._signed_edge_w(snap)
+        state = edge_state(p)
+        # A triangle marker points up at angle 0; turn it to the flow direction.
+        angle = self._export_angle + np.where(state < 0, np.pi, 0.0) - np.pi / 2
+        size = np.where(state == 0, 0.0, 7.0 + 1.2 * edge_width_px(p))
+        return dict(angle=pack(angle, 2), state=state.tolist(), size=pack(size, 0))
+
+    def _house_columns(self, snap: Snapshot) -> dict:
+        labels = (
+            [f"{h}  {format_power(w, signed=True)}" for h, w in zip(snap.house_ids, snap.net_power_w)]
+            if snap.house_count <= LABEL_LIMIT
+            else [""] * snap.house_count
+        )
+        return dict(
+            net_kw=pack(snap.net_power_w / 1000.0, 2),
+            pv_kw=pack(snap.pv_power_w / 1000.0, 2),
+            base_kw=pack(snap.base_load_w / 1000.0, 2),
+            flex_kw=pack(snap.flex_load_w / 1000.0, 2),
+            load_kw=pack(snap.consumption_w / 1000.0, 2),
+            appliance=[snap.flex_appliance(i) or "none" for i in range(snap.house_count)],
+            label=labels,
+        )
+
+    def _hub_columns(self, snap: Snapshot) -> dict:
+        grid_w = snap.grid_export_w - snap.grid_import_w
+        grid_text = (
+            f"export {format_power(snap.grid_export_w)}" if grid_w > IDLE_W else f"import {format_power(snap.grid_import_w)}" if grid_w < -IDLE_W else "idle"
+        )
+        return dict(
+            color=["#4a78b5", GREEN if grid_w > IDLE_W else RED if grid_w < -IDLE_W else GREY],
+            detail=[f"shared locally {format_power(snap.shared_w)}", grid_text],
+            label=[f"Bus · shared {format_power(snap.shared_w)}", f"Grid · {grid_text}"],
+        )
+
+    def update(self, snap: Snapshot) -> None:
+        """Show `snap`; sends only the columns whose displayed values changed."""
+        if snap.house_ids != self._ids:
+            self._relayout(snap)
+            return
+        self.edges.push(self._edge_columns(snap))
+        self.arrows.push(self._arrow_columns(snap))
+        self.houses.push(self._house_columns(snap))
+        self.hubs.push(self._hub_columns(snap))
+
+    def __panel__(self):
+        return self._pane

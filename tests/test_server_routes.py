@@ -1,0 +1,94 @@
+"""The JSON routes of a real dashboard server on loopback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from server_support import REPO, Server, free_port, get_json, server_command
+
+pytestmark = pytest.mark.server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with Server(tmp_path_factory.mktemp("srv")) as s:
+        yield s
+
+
+def test_state_has_the_spec_field_names(server):
+    status, doc = get_json(server.base + "/api/state")
+    assert status == 200
+    assert {"house_id", "pv_power_w", "base_load_w", "flex_load_w", "net_power_w"} <= set(doc["houses"][0])
+    assert {"total_production_w", "total_consumption_w", "net_community_power_w"} <= set(doc["community"])
+    assert set(doc["grid"]) == {"grid_import_w", "grid_export_w"}
+    assert len(doc["houses"]) == 5 and doc["timestamp"].startswith("2026-06-21T")
+
+
+def test_state_advances_without_any_browser(server):
+    _, a = get_json(server.base + "/api/state")
+    time.sleep(1.2)
+    _, b = get_json(server.base + "/api/state")
+    assert b["tick"] > a["tick"]
+
+
+def test_history_returns_columns_for_the_window(server):
+    time.sleep(1.0)
+    status, doc = get_json(server.base + "/api/history?seconds=120")
+    assert status == 200
+    assert doc["count"] == len(doc["tick"]) == len(doc["total_production_w"]) >= 2
+    assert doc["tick"] == sorted(doc["tick"])
+    status, doc = get_json(server.base + "/api/history")
+    assert status == 200 and doc["seconds"] == 900
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["seconds=abc", "seconds=-5", "seconds=0", "seconds=nan", "seconds=inf", "seconds=1e99", "seconds=", "seconds=1&seconds=2", "secs=10", "seconds=%00"],
+)
+def test_bad_history_queries_get_400_with_a_json_error(server, query):
+    status, doc = get_json(server.base + "/api/history?" + query)
+    assert status == 400
+    assert "error" in doc and "allowed" in doc["error"]
+
+
+@pytest.mark.parametrize("route", ["/api/state?x=1", "/healthz?verbose=1"])
+def test_unknown_parameters_on_other_routes_get_400(server, route):
+    status, doc = get_json(server.base + route)
+    assert status == 400 and "unknown query parameter" in doc["error"]
+
+
+def test_healthz_reports_tick_age(server):
+    status, doc = get_json(server.base + "/healthz")
+    assert status == 200 and doc["status"] == "ok" and doc["running"]
+    assert 0 <= doc["tick_age_s"] <= doc["stale_after_s"]
+
+
+def test_the_page_is_served_at_root_and_main(server):
+    for path in ("/", "/main"):
+        with urllib.request.urlopen(server.base + path, timeout=10) as r:
+            assert r.status == 200 and b"LEG-Simulator" in r.read()
+
+
+def test_invalid_config_stops_the_server_at_start_with_one_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("update_interval_ms: 5\n")
+    proc = subprocess.run(
+        server_command(free_port()), cwd=REPO, env={**__import__("os").environ, "LEG_CONFIG": str(bad)},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {bad}: update_interval_ms = 5 is out of range; allowed: integer 100 to 10000 [ms]"]
+
+
+def test_launcher_rejects_bad_config_before_panel_loads(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("houses: many\n")
+    proc = subprocess.run([sys.executable, "-m", "leg_sim", "serve", str(bad)], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0 and "houses" in proc.stderr
