@@ -368,6 +368,11 @@ class Simulation(param.Parameterized):
         """Number of subscribed callbacks."""
         return len(self._listeners)
 
+    @property
+    def watcher_count(self) -> int:
+        """Number of param watchers on this simulation (its own plus those of open sessions)."""
+        return sum(len(ws) for per_name in self.param.watchers.values() for ws in per_name.values())
+
     # ------------------------------------------------------------------ live parameters
     @param.depends("update_interval_ms", watch=True)
     def _interval_changed(self) -> None:

@@ -56,7 +56,7 @@ def health(sim) -> tuple[int, dict]:
     status["stale_after_s"] = round(limit_s, 3)
     status["sessions"] = session.active_sessions()
     status["listeners"] = sim.listener_count
-    status["watchers"] = sum(len(w) for w in sim.param.watchers.values()) if hasattr(sim.param, "watchers") else None
+    status["watchers"] = sim.watcher_count
     if not status["running"]:
         state, ok = "stopped", False
     elif status["paused"]:

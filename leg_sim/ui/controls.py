@@ -32,19 +32,19 @@ def _widgets(sim: Simulation) -> dict:
     speeds = sorted(set(SPEED_CHOICES) | {float(sim.speed_factor)})
     return {
         "house_count": pn.widgets.IntSlider(
-            name=p.house_count.label, start=1, end=max(HOUSE_SLIDER_MAX, int(sim.house_count)), value=int(sim.house_count)
+            label=p.house_count.label, start=1, end=max(HOUSE_SLIDER_MAX, int(sim.house_count)), value=int(sim.house_count)
         ),
         "update_interval_ms": pn.widgets.IntSlider(
-            name=p.update_interval_ms.label, start=p.update_interval_ms.bounds[0], end=p.update_interval_ms.bounds[1],
+            label=p.update_interval_ms.label, start=p.update_interval_ms.bounds[0], end=p.update_interval_ms.bounds[1],
             step=100, value=int(sim.update_interval_ms),
         ),
-        "pv_variation": pn.widgets.RadioButtonGroup(name=p.pv_variation.label, options=list(p.pv_variation.objects), value=sim.pv_variation),
+        "pv_variation": pn.widgets.RadioButtonGroup(label=p.pv_variation.label, options=list(p.pv_variation.objects), value=sim.pv_variation),
         "flex_load_probability": pn.widgets.FloatSlider(
-            name=p.flex_load_probability.label, start=0.0, end=1.0, step=0.01, value=float(sim.flex_load_probability)
+            label=p.flex_load_probability.label, start=0.0, end=1.0, step=0.01, value=float(sim.flex_load_probability)
         ),
-        "clock_mode": pn.widgets.RadioButtonGroup(name=p.clock_mode.label, options=list(p.clock_mode.objects), value=sim.clock_mode),
-        "speed_factor": pn.widgets.DiscreteSlider(name=p.speed_factor.label, options=speeds, value=float(sim.speed_factor)),
-        "paused": pn.widgets.Toggle(name="Pause", value=bool(sim.paused), button_type="warning"),
+        "clock_mode": pn.widgets.RadioButtonGroup(label=p.clock_mode.label, options=list(p.clock_mode.objects), value=sim.clock_mode),
+        "speed_factor": pn.widgets.DiscreteSlider(label=p.speed_factor.label, options=speeds, value=float(sim.speed_factor)),
+        "paused": pn.widgets.Toggle(label="Pause", value=bool(sim.paused), color="warning"),
     }
 
 

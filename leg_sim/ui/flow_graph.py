@@ -35,8 +35,10 @@ IDLE_W = 20.0
 #: Edge width per watt, and its clamp. [px/W], [px]
 WIDTH_PX_PER_W = 1.0 / 500.0
 MIN_WIDTH_PX, MAX_WIDTH_PX = 1.5, 14.0
-#: Up to this many houses the graph shows ids and net power as text.
-LABEL_LIMIT = 30
+#: Up to this many houses the graph labels each house with its id and net power,
+#: up to ID_LABEL_LIMIT with its id only; beyond that, hover tells.
+LABEL_LIMIT = 12
+ID_LABEL_LIMIT = 30
 FRAME_PX = 560
 
 
@@ -49,11 +51,6 @@ def edge_state(power_w: np.ndarray) -> np.ndarray:
 def edge_width_px(power_w: np.ndarray) -> np.ndarray:
     """Line width proportional to |P|, clamped. [px]"""
     return np.clip(np.abs(power_w) * WIDTH_PX_PER_W, MIN_WIDTH_PX, MAX_WIDTH_PX)
-
-
-def node_size_px(house_count: int) -> float:
-    """House circle diameter that keeps rings readable. [px]"""
-    return float(np.clip(520.0 / max(house_count, 1) ** 0.8, 9.0, 34.0))
 
 
 class FlowGraph(pn.viewable.Viewer):
@@ -101,7 +98,7 @@ class FlowGraph(pn.viewable.Viewer):
             fill_color=state_cmap, line_color=state_cmap,
         )
         house_r = fig.scatter(
-            "x", "y", source=self.houses.source, size=node_size_px(5), marker="circle",
+            "x", "y", source=self.houses.source, size=20, marker="circle",
             fill_color=linear_cmap("net_kw", NET_PALETTE, -5.0, 5.0), line_color="#555555", line_width=1.2,
         )
         hub_r = fig.scatter("x", "y", source=self.hubs.source, size=44, marker="marker", fill_color="color", line_color="#555555", line_width=1.5)
@@ -144,9 +141,10 @@ class FlowGraph(pn.viewable.Viewer):
         hx, hy = lay.house_xy[:, 0], lay.house_xy[:, 1]
         self.figure.x_range.start, self.figure.x_range.end = lay.x_range
         self.figure.y_range.start, self.figure.y_range.end = lay.y_range
-        self._house_renderer.glyph.size = node_size_px(n)
+        size_px = lay.node_size_px(FRAME_PX)
+        self._house_renderer.glyph.size = size_px
         self._data_per_px = (lay.x_range[1] - lay.x_range[0]) / FRAME_PX
-        self._label_dy = (node_size_px(n) / 2 + 2) * self._data_per_px
+        self._label_dy = (size_px / 2 + 2) * self._data_per_px
         # Edge geometry never changes with the flow; only colour, width and arrowheads do.
         xs = [[float(x), bx] for x in hx] + [[bx, gx]]
         ys = [[float(y), by] for y in hy] + [[by, gy]]
@@ -191,11 +189,12 @@ class FlowGraph(pn.viewable.Viewer):
         return dict(angle=pack(angle, 2), state=state.tolist(), size=pack(size, 0))
 
     def _house_columns(self, snap: Snapshot) -> dict:
-        labels = (
-            [f"{h}  {format_power(w, signed=True)}" for h, w in zip(snap.house_ids, snap.net_power_w)]
-            if snap.house_count <= LABEL_LIMIT
-            else [""] * snap.house_count
-        )
+        if snap.house_count <= LABEL_LIMIT:
+            labels = [f"{h}  {format_power(w, signed=True)}" for h, w in zip(snap.house_ids, snap.net_power_w)]
+        elif snap.house_count <= ID_LABEL_LIMIT:
+            labels = list(snap.house_ids)
+        else:
+            labels = [""] * snap.house_count
         return dict(
             net_kw=pack(snap.net_power_w / 1000.0, 2),
             pv_kw=pack(snap.pv_power_w / 1000.0, 2),

@@ -1,8 +1,11 @@
 """Where the flow graph's nodes sit: houses in rings around the community bus, grid beside it.
 
-Uses networkx's shell layout. Up to 50 houses share one ring; more houses fill
-further rings outwards, each holding more houses than the one inside it, so
-200 houses stay usable. Pure: no Panel or Bokeh here.
+networkx's shell layout spreads each ring's houses evenly around the bus; the
+rings are then set at radii 1, 1.55, 2.1, ... Up to :data:`FIRST_RING` houses
+share one ring; beyond that each ring holds houses in proportion to its
+circumference, so 50 houses stay readable and 200 stay usable. The node size
+follows from the closest spacing, so circles never overlap. Pure: no Panel or
+Bokeh here.
 """
 
 from __future__ import annotations
@@ -13,8 +16,11 @@ import networkx as nx
 import numpy as np
 
 BUS, GRID = "bus", "grid"
-#: Houses on the first ring; each further ring holds proportionally more.
-FIRST_RING = 50
+#: Houses on the first ring; ring k (radius r_k) holds FIRST_RING * r_k.
+FIRST_RING = 40
+RING_STEP = 0.55
+#: Data-unit margins around the outer ring and from it to the grid node.
+PAD, GRID_GAP = 0.4, 0.9
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,57 +32,74 @@ class GraphLayout:
     grid_xy: tuple[float, float]
     x_range: tuple[float, float]
     y_range: tuple[float, float]
+    min_spacing: float  # closest distance between two houses, in data units
     graph: nx.DiGraph
+
+    def node_size_px(self, frame_px: float, lo: float = 8.0, hi: float = 34.0) -> float:
+        """Circle diameter that fills 70 % of the closest spacing on a frame this wide. [px]"""
+        px_per_unit = frame_px / (self.x_range[1] - self.x_range[0])
+        return float(np.clip(0.7 * self.min_spacing * px_per_unit, lo, hi))
+
+
+def ring_radii_and_sizes(n: int) -> tuple[list[float], list[int]]:
+    """Radius and house count of each ring, inner first."""
+    radii, sizes, left = [], [], n
+    while left > 0:
+        r = 1.0 + RING_STEP * len(radii)
+        take = left if n <= FIRST_RING else min(left, int(FIRST_RING * r))
+        radii.append(r)
+        sizes.append(take)
+        left -= take
+    return radii, sizes
 
 
 def ring_sizes(n: int) -> list[int]:
     """How many houses go on each ring, inner first."""
-    sizes, left, k = [], n, 1
-    while left > 0:
-        take = min(left, FIRST_RING * k if n > FIRST_RING else left)
-        sizes.append(take)
-        left -= take
-        k += 1
-    return sizes
+    return ring_radii_and_sizes(n)[1]
 
 
 def community_layout(house_ids: tuple[str, ...]) -> GraphLayout:
     """Positions for a community with these houses (in display order)."""
     n = len(house_ids)
     g = nx.DiGraph()
-    g.add_node(BUS)
-    g.add_node(GRID)
-    g.add_nodes_from(house_ids)
+    g.add_nodes_from([BUS, GRID, *house_ids])
     g.add_edges_from((h, BUS) for h in house_ids)
     g.add_edge(BUS, GRID)
+    radii, sizes = ring_radii_and_sizes(n)
     rings, start = [], 0
-    for size in ring_sizes(n):
+    for size in sizes:
         rings.append(list(house_ids[start : start + size]))
         start += size
-    radius = 1.0 + 0.35 * (len(rings) - 1)
-    pos = nx.shell_layout(g.subgraph([BUS, *house_ids]), nlist=[[BUS], *rings], scale=radius) if n else {BUS: np.zeros(2)}
-    # Turn the rings so the first house sits at the top, and leave room on the right for the grid.
-    house_xy = np.array([pos[h] for h in house_ids]).reshape(n, 2)
+    house_xy = np.zeros((n, 2))
     if n:
-        # shell_layout spreads shells over [0, scale]; put the first ring at radius 1.
-        first = np.hypot(*house_xy[: len(rings[0])].T).max()
-        house_xy = house_xy / first if first > 0 else house_xy
-        angle = np.pi / 2 - np.arctan2(house_xy[0, 1], house_xy[0, 0])
-        rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-        house_xy = house_xy @ rot.T
-    radius = float(np.hypot(*house_xy.T).max()) if n else 1.0
-    grid_xy = (radius + 0.9, 0.0)
-    pad = 0.4
-    half_height = radius + pad
-    x_lo, x_hi = -radius - pad, grid_xy[0] + pad
+        pos = nx.shell_layout(g.subgraph([BUS, *house_ids]), nlist=[[BUS], *rings])
+        row = 0
+        for ring, radius in zip(rings, radii):
+            xy = np.array([pos[h] for h in ring])
+            # Unit circle, first house of each ring at the top, then set the ring's radius.
+            angle = np.arctan2(xy[:, 1], xy[:, 0])
+            angle = angle - angle[0] + np.pi / 2
+            if len(rings) > 1 and radius > 1.0:
+                angle = angle + np.pi / len(ring)  # stagger rings so edges don't hide houses
+            house_xy[row : row + len(ring)] = radius * np.column_stack([np.cos(angle), np.sin(angle)])
+            row += len(ring)
+    outer = radii[-1] if radii else 1.0
+    grid_xy = (outer + GRID_GAP, 0.0)
+    x_lo, x_hi = -outer - PAD, grid_xy[0] + PAD
     # Same data span on both axes keeps circles round and arrow angles true.
-    span = max(x_hi - x_lo, 2 * half_height)
+    span = max(x_hi - x_lo, 2 * (outer + PAD))
     x_mid = (x_lo + x_hi) / 2
+    if n >= 2:
+        d = np.hypot(*(house_xy[:, None, :] - house_xy[None, :, :]).transpose(2, 0, 1))
+        min_spacing = float(d[~np.eye(n, dtype=bool)].min())
+    else:
+        min_spacing = 1.0
     return GraphLayout(
         house_xy=house_xy,
         bus_xy=(0.0, 0.0),
         grid_xy=grid_xy,
         x_range=(x_mid - span / 2, x_mid + span / 2),
         y_range=(-span / 2, span / 2),
+        min_spacing=min_spacing,
         graph=g,
     )
