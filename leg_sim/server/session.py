@@ -17,6 +17,7 @@ import threading
 import weakref
 
 import panel as pn
+from panel.io.state import set_curdoc
 
 from leg_sim.engine import Simulation
 from leg_sim.ui.dashboard import Dashboard
@@ -80,7 +81,9 @@ class SessionBridge:
         snap = self.sim.snapshot
         try:
             if self.doc is not None:
-                with pn.io.hold(self.doc):
+                # With this session's document as Panel's current one, hold() collects
+                # Bokeh and Panel changes alike and writes them as one message.
+                with set_curdoc(self.doc), pn.io.hold(self.doc):
                     self.dashboard.update(snap)
             else:
                 self.dashboard.update(snap)

@@ -19,13 +19,14 @@ import math
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, HoverTool, Range1d
+from bokeh.models import ColumnDataSource, CustomJSHover, CustomJSTransform, HoverTool, Range1d
 from bokeh.plotting import figure
-from bokeh.transform import linear_cmap
+from bokeh.transform import linear_cmap, transform
 
 from leg_sim.engine import Simulation, Snapshot
 from leg_sim.ui.columns import ColumnSync, pack
 from leg_sim.ui.graph_layout import community_layout
+from leg_sim.ui.shared import per_snapshot
 from leg_sim.units import format_power
 
 GREEN, RED, GREY = "#1a9850", "#d73027", "#9e9e9e"
@@ -53,6 +54,35 @@ def edge_width_px(power_w: np.ndarray) -> np.ndarray:
     return np.clip(np.abs(power_w) * WIDTH_PX_PER_W, MIN_WIDTH_PX, MAX_WIDTH_PX)
 
 
+def arrow_size_px(power_w: np.ndarray) -> np.ndarray:
+    """Arrowhead size: none on idle edges, growing with the edge width. [px]"""
+    return np.where(np.abs(power_w) > IDLE_W, 7.0 + 1.2 * edge_width_px(power_w), 0.0)
+
+
+# The browser derives widths and arrowhead sizes from the power column with the same
+# formulas as edge_width_px / arrow_size_px, so only the power travels each tick.
+_WIDTH_JS = f"return xs.map(kw => Math.min(Math.max(Math.abs(kw) * 1000 * {WIDTH_PX_PER_W}, {MIN_WIDTH_PX}), {MAX_WIDTH_PX}));"
+_ARROW_JS = (
+    f"return xs.map(kw => Math.abs(kw) * 1000 > {IDLE_W} ? "
+    f"7 + 1.2 * Math.min(Math.max(Math.abs(kw) * 1000 * {WIDTH_PX_PER_W}, {MIN_WIDTH_PX}), {MAX_WIDTH_PX}) : 0);"
+)
+
+
+def coarse_power(power_w: float, signed: bool = False) -> str:
+    """Power for labels: to 0.1 kW, or to 10 W below 1 kW, so a label does not flicker."""
+    if abs(power_w) >= 1000.0:
+        text = f"{power_w / 1000.0:+.1f} kW" if signed else f"{abs(power_w) / 1000.0:.1f} kW"
+    else:
+        text = f"{round(power_w, -1):+.0f} W" if signed else f"{round(abs(power_w), -1):.0f} W"
+    text = text.replace("-", "−")
+    return "0 W" if text in ("+0 W", "−0 W") else text
+
+
+def net_label(house_id: str, net_w: float) -> str:
+    """Graph label of a house: its id and net power (coarse, see :func:`coarse_power`)."""
+    return f"{house_id}  {coarse_power(net_w, signed=True)}"
+
+
 class FlowGraph(pn.viewable.Viewer):
     """Live directed graph of the community's power flows (see module docstring)."""
 
@@ -61,14 +91,14 @@ class FlowGraph(pn.viewable.Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self._ids: tuple[str, ...] | None = None
-        self.edges = ColumnSync(ColumnDataSource(data=dict(xs=[], ys=[], state=[], width=[], power_kw=[], src=[], dst=[])))
-        self.arrows = ColumnSync(ColumnDataSource(data=dict(x=[], y=[], angle=[], state=[], size=[])))
+        # One source for edges and their arrowheads: geometry is static, power/state/angle change.
+        self.edges = ColumnSync(ColumnDataSource(data=dict(xs=[], ys=[], ax=[], ay=[], angle=[], state=[], power_kw=[], src=[], dst=[])))
         self.houses = ColumnSync(
             ColumnDataSource(
-                data=dict(x=[], y=[], house_id=[], net_kw=[], pv_kw=[], base_kw=[], flex_kw=[], load_kw=[], appliance=[], label=[], label_y=[])
+                data=dict(x=[], y=[], house_id=[], net_kw=[], pv_kw=[], base_kw=[], flex_kw=[], appliance=[], label=[], label_y=[])
             )
         )
-        self.hubs = ColumnSync(ColumnDataSource(data=dict(x=[], y=[], name=[], marker=[], color=[], detail=[], label=[], label_y=[])))
+        self.hubs = ColumnSync(ColumnDataSource(data=dict(x=[], y=[], name=[], marker=[], color=[], label=[], label_y=[])))
         self.figure = self._figure()
         self._pane = pn.pane.Bokeh(self.figure, sizing_mode="fixed")
         if self.sim is not None and self.sim.snapshot is not None:
@@ -91,11 +121,12 @@ class FlowGraph(pn.viewable.Viewer):
         fig.axis.visible = False
         fig.grid.visible = False
         state_cmap = linear_cmap("state", (RED, GREY, GREEN), -1, 1)
-        edge_r = fig.multi_line("xs", "ys", source=self.edges.source, line_color=state_cmap, line_width="width", line_alpha=0.85)
+        width = transform("power_kw", CustomJSTransform(v_func=_WIDTH_JS))
+        edge_r = fig.multi_line("xs", "ys", source=self.edges.source, line_color=state_cmap, line_width=width, line_alpha=0.85)
         edge_r.hover_glyph = None
         fig.scatter(
-            "x", "y", source=self.arrows.source, marker="triangle", angle="angle", size="size",
-            fill_color=state_cmap, line_color=state_cmap,
+            "ax", "ay", source=self.edges.source, marker="triangle", angle="angle",
+            size=transform("power_kw", CustomJSTransform(v_func=_ARROW_JS)), fill_color=state_cmap, line_color=state_cmap,
         )
         house_r = fig.scatter(
             "x", "y", source=self.houses.source, size=20, marker="circle",
@@ -112,14 +143,22 @@ class FlowGraph(pn.viewable.Viewer):
                 tooltips=[
                     ("House", "@house_id"),
                     ("Production (PV)", "@pv_kw{0.00} kW"),
-                    ("Consumption", "@load_kw{0.00} kW"),
+                    ("Consumption", "@base_kw{load} kW"),
                     ("  base load", "@base_kw{0.00} kW"),
                     ("  flex load", "@flex_kw{0.00} kW (@appliance)"),
                     ("Net power", "@net_kw{+0.00} kW"),
                 ],
+                # Consumption = base + flex is added up in the browser rather than sent.
+                formatters={"@base_kw": CustomJSHover(
+                    args=dict(source=self.houses.source),
+                    code=(
+                        "const i = special_vars.index;"
+                        "return format == 'load' ? (source.data.base_kw[i] + source.data.flex_kw[i]).toFixed(2) : value.toFixed(2);"
+                    ),
+                )},
                 name="house_hover",
             ),
-            HoverTool(renderers=[hub_r], tooltips=[("", "@name"), ("", "@detail")], name="hub_hover"),
+            HoverTool(renderers=[hub_r], tooltips=[("", "@label")], name="hub_hover"),
             HoverTool(
                 renderers=[edge_r],
                 tooltips=[("Flow", "@src → @dst"), ("Power", "@power_kw{0.00} kW")],
@@ -154,8 +193,7 @@ class FlowGraph(pn.viewable.Viewer):
         # Direction of "export" for each edge: house -> bus, bus -> grid.
         self._export_angle = np.append(np.arctan2(by - hy, bx - hx), math.atan2(gy - by, gx - bx))
         self._ids = ids
-        self.edges.replace(dict(xs=xs, ys=ys, **self._edge_columns(snap)))
-        self.arrows.replace(dict(x=pack(self._arrow_x), y=pack(self._arrow_y), **self._arrow_columns(snap)))
+        self.edges.replace(dict(xs=xs, ys=ys, ax=pack(self._arrow_x), ay=pack(self._arrow_y), **self._edge_columns(snap)))
         self.houses.replace(dict(x=pack(hx), y=pack(hy), house_id=list(ids), label_y=pack(hy - self._label_dy), **self._house_columns(snap)))
         self.hubs.replace(
             dict(
@@ -178,19 +216,13 @@ class FlowGraph(pn.viewable.Viewer):
         targets = ["Community bus"] * snap.house_count + ["Grid"]
         src = [a if s >= 0 else b for a, b, s in zip(names, targets, state)]
         dst = [b if s >= 0 else a for a, b, s in zip(names, targets, state)]
-        return dict(state=state.tolist(), width=pack(edge_width_px(p), 1), power_kw=pack(np.abs(p) / 1000.0, 2), src=src, dst=dst)
-
-    def _arrow_columns(self, snap: Snapshot) -> dict:
-        p = self._signed_edge_w(snap)
-        state = edge_state(p)
         # A triangle marker points up at angle 0; turn it to the flow direction.
         angle = self._export_angle + np.where(state < 0, np.pi, 0.0) - np.pi / 2
-        size = np.where(state == 0, 0.0, 7.0 + 1.2 * edge_width_px(p))
-        return dict(angle=pack(angle, 2), state=state.tolist(), size=pack(size, 0))
+        return dict(angle=pack(angle, 2), state=state.tolist(), power_kw=pack(np.abs(p) / 1000.0, 2), src=src, dst=dst)
 
     def _house_columns(self, snap: Snapshot) -> dict:
         if snap.house_count <= LABEL_LIMIT:
-            labels = [f"{h}  {format_power(w, signed=True)}" for h, w in zip(snap.house_ids, snap.net_power_w)]
+            labels = [net_label(h, w) for h, w in zip(snap.house_ids, snap.net_power_w)]
         elif snap.house_count <= ID_LABEL_LIMIT:
             labels = list(snap.house_ids)
         else:
@@ -200,7 +232,6 @@ class FlowGraph(pn.viewable.Viewer):
             pv_kw=pack(snap.pv_power_w / 1000.0, 2),
             base_kw=pack(snap.base_load_w / 1000.0, 2),
             flex_kw=pack(snap.flex_load_w / 1000.0, 2),
-            load_kw=pack(snap.consumption_w / 1000.0, 2),
             appliance=[snap.flex_appliance(i) or "none" for i in range(snap.house_count)],
             label=labels,
         )
@@ -208,12 +239,11 @@ class FlowGraph(pn.viewable.Viewer):
     def _hub_columns(self, snap: Snapshot) -> dict:
         grid_w = snap.grid_export_w - snap.grid_import_w
         grid_text = (
-            f"export {format_power(snap.grid_export_w)}" if grid_w > IDLE_W else f"import {format_power(snap.grid_import_w)}" if grid_w < -IDLE_W else "idle"
+            f"export {coarse_power(snap.grid_export_w)}" if grid_w > IDLE_W else f"import {coarse_power(snap.grid_import_w)}" if grid_w < -IDLE_W else "idle"
         )
         return dict(
             color=["#4a78b5", GREEN if grid_w > IDLE_W else RED if grid_w < -IDLE_W else GREY],
-            detail=[f"shared locally {format_power(snap.shared_w)}", grid_text],
-            label=[f"Bus · shared {format_power(snap.shared_w)}", f"Grid · {grid_text}"],
+            label=[f"Bus · shared {coarse_power(snap.shared_w)}", f"Grid · {grid_text}"],
         )
 
     def update(self, snap: Snapshot) -> None:
@@ -221,10 +251,10 @@ class FlowGraph(pn.viewable.Viewer):
         if snap.house_ids != self._ids:
             self._relayout(snap)
             return
-        self.edges.push(self._edge_columns(snap))
-        self.arrows.push(self._arrow_columns(snap))
-        self.houses.push(self._house_columns(snap))
-        self.hubs.push(self._hub_columns(snap))
+        # The same for every session showing this snapshot: computed once, then reused.
+        self.edges.push(per_snapshot(snap, "graph.edges", lambda: self._edge_columns(snap)))
+        self.houses.push(per_snapshot(snap, "graph.houses", lambda: self._house_columns(snap)))
+        self.hubs.push(per_snapshot(snap, "graph.hubs", lambda: self._hub_columns(snap)))
 
     def __panel__(self):
         return self._pane

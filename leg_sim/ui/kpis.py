@@ -1,17 +1,23 @@
 """KPI strip: self-sufficiency, self-consumption, import, export, shared power, and the clock.
 
-One small HTML block, re-sent only when its text changes. It also carries the
-tick number and the wall-clock time the tick was computed (``data-tick``,
-``data-wall``), which tests and the latency benchmark read in the browser.
+The block's HTML is a fixed template; per tick only the formatted values
+travel, as one small ColumnDataSource update of the columns that changed, and
+the browser fills them into the template (a CustomJS callback). The block also
+carries the tick number and the wall-clock time the tick was computed
+(``data-tick``, ``data-wall``), which tests and the latency benchmark read.
 """
 
 from __future__ import annotations
 
+import re
 
 import panel as pn
 import param
+from bokeh.models import ColumnDataSource, CustomJS, Div
 
 from leg_sim.engine import Simulation, Snapshot
+from leg_sim.ui.columns import ColumnSync
+from leg_sim.ui.shared import per_snapshot
 from leg_sim.units import format_energy, format_power, format_share
 
 STYLE = """
@@ -23,33 +29,73 @@ STYLE = """
 .leg-clock{margin-top:8px;font-size:.9em;opacity:.85;font-variant-numeric:tabular-nums}
 """
 
+_CELLS = (
+    ("Self-sufficiency", "ss", ""),
+    ("Self-consumption", "sc", ""),
+    ("Grid import", "imp", "leg-imp"),
+    ("Grid export", "exp", "leg-exp"),
+    ("Shared locally", "shared", "leg-sh"),
+    ("Production", "prod", ""),
+    ("Consumption", "cons", ""),
+)
+#: The block with {name} slots; the browser and :func:`render` fill the same slots.
+TEMPLATE = (
+    '<div class="leg-kpis">'
+    + "".join(f'<div class="leg-kpi {cls}"><span>{label}</span><b>{{{key}}}</b></div>' for label, key, cls in _CELLS)
+    + '</div><div class="leg-clock"><span class="leg-time">{time}</span> · {day} · clouds {clouds} · {temp} · '
+    'tick <span class="leg-tick" data-tick="{tick}" data-wall="{wall}">{tick}</span>{paused}<br>'
+    "since start: produced {e_prod}, used {e_cons}, shared {e_shared}, imported {e_imp}, exported {e_exp}</div>"
+)
+SLOTS = tuple(dict.fromkeys(re.findall(r"\{(\w+)\}", TEMPLATE)))
+_FILL_JS = """
+let html = template;
+for (const key of Object.keys(source.data)) {
+    html = html.split('{' + key + '}').join(String(source.data[key][0]));
+}
+div.text = html;
+"""
+
+
+def kpi_values(snap: Snapshot, paused: bool = False) -> dict[str, str]:
+    """The formatted value of every slot for one snapshot (pure). Each slot travels on its
+    own, so a value that did not change is not sent."""
+    energy = snap.energy_kwh
+    return {
+        "ss": format_share(snap.self_sufficiency),
+        "sc": format_share(snap.self_consumption),
+        "imp": format_power(snap.grid_import_w),
+        "exp": format_power(snap.grid_export_w),
+        "shared": format_power(snap.shared_w),
+        "prod": format_power(snap.total_production_w),
+        "cons": format_power(snap.total_consumption_w),
+        "time": f"{snap.timestamp:%a %d %b %Y, %H:%M:%S}",
+        "day": f"☀ day, sun {snap.sun_elevation_deg:.0f}°" if snap.is_day else "☾ night",
+        "clouds": f"{snap.cloudiness * 100:.0f} %",
+        "temp": f"{snap.temp_air_c:.0f} °C",
+        "tick": str(snap.tick),
+        "wall": f"{snap.wall_time_s:.3f}",
+        "paused": " · <b>paused</b>" if paused else "",
+        "e_prod": format_energy(energy["production_kwh"]),
+        "e_cons": format_energy(energy["consumption_kwh"]),
+        "e_shared": format_energy(energy["shared_kwh"]),
+        "e_imp": format_energy(energy["grid_import_kwh"]),
+        "e_exp": format_energy(energy["grid_export_kwh"]),
+    }
+
+
+def render(values: dict[str, str]) -> str:
+    """Fill the template (what the browser shows)."""
+    html = TEMPLATE
+    for key, value in values.items():
+        html = html.replace("{" + key + "}", value)
+    return html
+
 
 def kpi_html(snap: Snapshot | None, paused: bool = False) -> str:
-    """The KPI block for one snapshot (pure: text in, text out)."""
+    """The KPI block for one snapshot, as the browser will show it."""
     if snap is None:
         return '<div class="leg-kpis">Waiting for the first tick…</div>'
-    cells = [
-        ("Self-sufficiency", format_share(snap.self_sufficiency), ""),
-        ("Self-consumption", format_share(snap.self_consumption), ""),
-        ("Grid import", format_power(snap.grid_import_w), "leg-imp"),
-        ("Grid export", format_power(snap.grid_export_w), "leg-exp"),
-        ("Shared locally", format_power(snap.shared_w), "leg-sh"),
-        ("Production", format_power(snap.total_production_w), ""),
-        ("Consumption", format_power(snap.total_consumption_w), ""),
-    ]
-    body = "".join(f'<div class="leg-kpi {cls}"><span>{name}</span><b>{value}</b></div>' for name, value, cls in cells)
-    day = f"☀ day, sun {snap.sun_elevation_deg:.0f}°" if snap.is_day else "☾ night"
-    energy = snap.energy_kwh
-    clock = (
-        f'<div class="leg-clock"><span class="leg-time">{snap.timestamp:%a %d %b %Y, %H:%M:%S}</span> · {day} · '
-        f"clouds {snap.cloudiness * 100:.0f} % · {snap.temp_air_c:.0f} °C · "
-        f'tick <span class="leg-tick" data-tick="{snap.tick}" data-wall="{snap.wall_time_s:.3f}">{snap.tick}</span>'
-        f"{' · <b>paused</b>' if paused else ''}<br>"
-        f"since start: produced {format_energy(energy['production_kwh'])}, used {format_energy(energy['consumption_kwh'])}, "
-        f"shared {format_energy(energy['shared_kwh'])}, imported {format_energy(energy['grid_import_kwh'])}, "
-        f"exported {format_energy(energy['grid_export_kwh'])}</div>"
-    )
-    return f'<div class="leg-kpis">{body}</div>{clock}'
+    return render(kpi_values(snap, paused))
 
 
 class KpiPanel(pn.viewable.Viewer):
@@ -59,23 +105,28 @@ class KpiPanel(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._pane = pn.pane.HTML(
-            kpi_html(self.sim.snapshot if self.sim else None), stylesheets=[STYLE], sizing_mode="stretch_width", name="kpis"
-        )
+        snap = self.sim.snapshot if self.sim else None
+        self._values = kpi_values(snap, bool(self.sim.paused)) if snap is not None else {}
+        self.source = ColumnSync(ColumnDataSource(data={k: [v] for k, v in self._values.items()}))
+        # The source rides along in the Div's tags so it is part of the document.
+        self.div = Div(text=kpi_html(snap), stylesheets=[STYLE], sizing_mode="stretch_width", name="kpis", tags=[self.source.source])
+        self.source.source.js_on_change("data", CustomJS(args=dict(source=self.source.source, div=self.div, template=TEMPLATE), code=_FILL_JS))
+        self._pane = pn.pane.Bokeh(self.div, sizing_mode="stretch_width")
 
     @property
     def text(self) -> str:
         """What the panel shows now (HTML)."""
-        return self._pane.object
+        return render(self._values) if self._values else self.div.text
 
     def update(self, snap: Snapshot) -> None:
-        """Show `snap`; nothing is sent when the text is unchanged."""
-        text = kpi_html(snap, paused=bool(self.sim.paused))
-        if text != self._pane.object:
-            self._pane.object = text
+        """Show `snap`: sends only the values that changed."""
+        paused = bool(self.sim.paused)
+        values = per_snapshot(snap, ("kpis", paused), lambda: kpi_values(snap, paused))
+        if not self._values:
+            self.source.replace({k: [v] for k, v in values.items()})
+        else:
+            self.source.push({k: [v] for k, v in values.items()})
+        self._values = values
 
     def __panel__(self):
         return self._pane
-
-
-__all__ = ["KpiPanel", "kpi_html"]

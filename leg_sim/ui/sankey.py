@@ -6,8 +6,10 @@ deficit, and the grid as a sink. Link values follow the dynamic pro-rata key
 
 * Nodes keep a stable order (houses by position, then the grid) and the layout
   keeps a fixed ``uirevision``, so the diagram updates without jumping.
-* Values are rounded to 0.01 kW and the figure is re-sent only when a rounded
-  value or a node changes.
+* Values are rounded to 0.1 kW and sent only when a rounded value or a node
+  changes. The pane gets the per-link and per-node lists as numpy arrays, so
+  Panel sends just the arrays that changed (usually only the values), not the
+  whole figure.
 * Past :data:`GROUP_ABOVE` houses only the :data:`TOP` largest producers and
   consumers are drawn on their own; the rest are grouped.
 """
@@ -19,6 +21,7 @@ import panel as pn
 import param
 
 from leg_sim.engine import Simulation, Snapshot
+from leg_sim.ui.shared import per_snapshot
 
 GROUP_ABOVE = 20
 TOP = 10
@@ -57,7 +60,7 @@ def sankey_spec(snap: Snapshot) -> dict:
     source, target, value, color = [], [], [], []
 
     def link(s, t, kw, c):
-        kw = round(float(kw), 2)
+        kw = round(float(kw), 1)
         if kw > 0:
             source.append(s), target.append(t), value.append(kw), color.append(c)
 
@@ -73,7 +76,7 @@ def sankey_spec(snap: Snapshot) -> dict:
     sankey = {
         "type": "sankey",
         "arrangement": "snap",
-        "valueformat": ".2f",
+        "valueformat": ".1f",
         "valuesuffix": " kW",
         "node": {"label": labels, "color": colors, "pad": 12, "thickness": 14, "line": {"width": 0}},
         "textfont": {"size": 12, "color": "#6b6b6b", "shadow": "none"},
@@ -82,7 +85,7 @@ def sankey_spec(snap: Snapshot) -> dict:
             "target": target,
             "value": value,
             "color": color,
-            "hovertemplate": "%{source.label} → %{target.label}<br>%{value:.2f} kW<extra></extra>",
+            "hovertemplate": "%{source.label} → %{target.label}<br>%{value:.1f} kW<extra></extra>",
         },
     }
     layout = {
@@ -95,6 +98,22 @@ def sankey_spec(snap: Snapshot) -> dict:
     return {"data": [sankey], "layout": layout}
 
 
+def _as_arrays(spec: dict) -> dict:
+    """A copy of `spec` with the per-link and per-node lists as numpy arrays."""
+    if not spec["data"]:
+        return {"data": [], "layout": dict(spec["layout"])}
+    trace = dict(spec["data"][0])
+    link, node = dict(trace["link"]), dict(trace["node"])
+    link["source"] = np.asarray(link["source"], dtype=np.int32)
+    link["target"] = np.asarray(link["target"], dtype=np.int32)
+    link["value"] = np.asarray(link["value"], dtype=np.float32)
+    link["color"] = np.asarray(link["color"], dtype=object)
+    node["label"] = np.asarray(node["label"], dtype=object)
+    node["color"] = np.asarray(node["color"], dtype=object)
+    trace["link"], trace["node"] = link, node
+    return {"data": [trace], "layout": dict(spec["layout"])}
+
+
 class SupplySankey(pn.viewable.Viewer):
     """Live Sankey of who supplies whom; see the module docstring."""
 
@@ -104,7 +123,7 @@ class SupplySankey(pn.viewable.Viewer):
         super().__init__(**params)
         snap = self.sim.snapshot if self.sim else None
         self._spec = sankey_spec(snap) if snap is not None else {"data": [], "layout": {"uirevision": "leg-sankey", "height": 320}}
-        self._pane = pn.pane.Plotly(self._spec, config={"displayModeBar": False, "responsive": True}, sizing_mode="stretch_width", height=330)
+        self._pane = pn.pane.Plotly(_as_arrays(self._spec), config={"displayModeBar": False, "responsive": True}, sizing_mode="stretch_width", height=330)
         self.sends = 0
 
     @property
@@ -114,13 +133,13 @@ class SupplySankey(pn.viewable.Viewer):
 
     def update(self, snap: Snapshot) -> None:
         """Re-send the figure only when its nodes or rounded values changed."""
-        spec = sankey_spec(snap)
+        spec = per_snapshot(snap, "sankey", lambda: sankey_spec(snap))
         old = self._spec["data"][0] if self._spec["data"] else None
         new = spec["data"][0]
         if old is not None and old["node"] == new["node"] and old["link"] == new["link"]:
             return
         self._spec = spec
-        self._pane.object = spec
+        self._pane.object = _as_arrays(spec)
         self.sends += 1
 
     def __panel__(self):

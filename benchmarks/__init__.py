@@ -1,0 +1,1 @@
+"""Benchmarks and load tools; run them through `make bench` and `make soak`."""
