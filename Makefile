@@ -12,7 +12,7 @@ export LEG_CONFIG
 PORT ?=
 export PORT
 
-.PHONY: all setup test serve run bench check-config clean
+.PHONY: all setup test serve run bench bench-engine bench-dashboard soak screenshot check-config clean
 
 all: test
 
@@ -36,8 +36,20 @@ run: $(STAMP)
 check-config: $(STAMP)
 	$(BIN)/python -m leg_sim check-config
 
-bench: $(STAMP)
+bench: bench-engine bench-dashboard
+
+bench-engine: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
+
+bench-dashboard: $(STAMP)
+	$(BIN)/python benchmarks/bench_dashboard.py --seconds 30 --sessions 20
+
+# Long reliability runs (about 15 minutes, stops by itself): churn, soak, load, faults.
+soak: $(STAMP)
+	$(BIN)/python benchmarks/soak.py
+
+screenshot: $(STAMP)
+	$(BIN)/python scripts/screenshot.py docs/dashboard.png
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

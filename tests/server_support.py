@@ -48,7 +48,10 @@ def server_command(port: int, extra: tuple[str, ...] = ()) -> list[str]:
 class Server:
     """A dashboard server process with its own config file, stopped on exit."""
 
-    def __init__(self, tmp_dir: Path, config: dict | None = None, env: dict | None = None, port: int | None = None):
+    def __init__(
+        self, tmp_dir: Path, config: dict | None = None, env: dict | None = None, port: int | None = None, extra: tuple[str, ...] = ()
+    ):
+        self.extra = tuple(extra)
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.config_path = Path(tmp_dir) / f"leg-{self.port}.yaml"
@@ -67,7 +70,7 @@ class Server:
     def start(self, timeout_s: float = 90.0) -> "Server":
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
-            server_command(self.port), cwd=REPO, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+            server_command(self.port, self.extra), cwd=REPO, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

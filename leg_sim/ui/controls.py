@@ -78,8 +78,9 @@ class Controls(pn.viewable.Viewer):
             setattr(self.sim, name, value)
             self.message.object = ""
         except ValueError as exc:
-            bounds = self.sim.param[name].bounds
-            allowed = f"{bounds[0]} to {bounds[1]}" if bounds else ", ".join(map(str, self.sim.param[name].objects or []))
+            spec = self.sim.param[name]
+            bounds = getattr(spec, "bounds", None)
+            allowed = f"{bounds[0]} to {bounds[1]}" if bounds else ", ".join(map(str, getattr(spec, "objects", None) or []))
             self.message.object = f"⚠ {self.sim.param[name].label}: {value!r} was not applied; allowed: {allowed}"
             log.info("rejected control value %s=%r: %s", name, value, exc)
             self.widgets[name].value = getattr(self.sim, name)

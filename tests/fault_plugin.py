@@ -1,0 +1,51 @@
+"""Fault injection for reliability tests, loaded only by tests: `--plugins tests.fault_plugin`.
+
+Adds routes to a test server (never to a production one):
+
+* ``GET /test/fault?count=N`` — the next N ticks raise inside the engine;
+* ``GET /test/stop`` — stop the tick loop, as if the engine thread had died.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from tornado.web import RequestHandler
+
+from leg_sim.server.engine_host import get_simulation
+
+_pending = {"faults": 0}
+_lock = threading.Lock()
+_sim = get_simulation()
+_real_compute = _sim._compute
+
+
+def _compute_with_faults():
+    with _lock:
+        fail = _pending["faults"] > 0
+        if fail:
+            _pending["faults"] -= 1
+    if fail:
+        raise RuntimeError("injected fault")
+    return _real_compute()
+
+
+_sim._compute = _compute_with_faults
+
+
+class Fault(RequestHandler):
+    def get(self):
+        count = int(self.get_query_argument("count", "1"))
+        with _lock:
+            _pending["faults"] += count
+        self.write(json.dumps({"pending_faults": _pending["faults"]}))
+
+
+class Stop(RequestHandler):
+    def get(self):
+        _sim.stop()
+        self.write(json.dumps({"stopped": True}))
+
+
+ROUTES = [(r"/test/fault", Fault), (r"/test/stop", Stop)]

@@ -1,0 +1,107 @@
+"""Fast reliability checks (the long versions run in `make soak`): faults, health, churn, soak."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import psutil
+import pytest
+
+from conftest import make_sim
+from server_support import Server, get_json
+from test_engine import check_invariants
+
+pytestmark = pytest.mark.server
+
+INTERVAL_MS = 500
+
+
+@pytest.fixture(scope="module")
+def fault_server(tmp_path_factory):
+    with Server(
+        tmp_path_factory.mktemp("faults"), {"update_interval_ms": INTERVAL_MS}, extra=("--plugins", "tests.fault_plugin")
+    ) as s:
+        yield s
+
+
+def wait_until(predicate, timeout_s=20.0, step_s=0.05):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step_s)
+    return None
+
+
+def test_a_failing_tick_is_logged_counted_and_the_loop_goes_on(fault_server):
+    _, before = get_json(fault_server.base + "/healthz")
+    get_json(fault_server.base + "/test/fault?count=3")
+    assert wait_until(lambda: get_json(fault_server.base + "/healthz")[1]["error_count"] >= before["error_count"] + 3)
+    status, after = get_json(fault_server.base + "/healthz")
+    assert after["last_error"] == "RuntimeError: injected fault"
+    # ticking resumes: three more ticks after the faults
+    assert wait_until(lambda: get_json(fault_server.base + "/healthz")[1]["tick"] >= after["tick"] + 3)
+    assert get_json(fault_server.base + "/healthz")[0] == 200
+    assert "injected fault" in fault_server.log() and "the loop goes on" in fault_server.log()
+
+
+def test_healthz_turns_non_200_within_two_intervals_when_ticking_stops(fault_server):
+    assert get_json(fault_server.base + "/healthz")[0] == 200
+    # Align with a fresh tick so the measurement starts from the worst case (a tick just happened).
+    tick = get_json(fault_server.base + "/healthz")[1]["tick"]
+    wait_until(lambda: get_json(fault_server.base + "/healthz")[1]["tick"] > tick, step_s=0.01)
+    get_json(fault_server.base + "/test/stop")
+    stopped_at = time.monotonic()
+    first_bad = wait_until(
+        lambda: time.monotonic() if get_json(fault_server.base + "/healthz")[0] != 200 else None, timeout_s=5, step_s=0.02
+    )
+    assert first_bad is not None
+    assert first_bad - stopped_at <= 2 * INTERVAL_MS / 1000
+    status, body = get_json(fault_server.base + "/healthz")
+    assert status == 503 and body["status"] in ("stopped", "stalled")
+
+
+def open_and_close_sessions(base: str, count: int, parallel: int = 10) -> int:
+    from benchmarks.ws_client import BokehClient
+
+    opened = 0
+    for start in range(0, count, parallel):
+        batch = [BokehClient(base).start() for _ in range(min(parallel, count - start))]
+        for c in batch:
+            assert c.pulled.wait(60), c.error
+        opened += len(batch)
+        for c in batch:
+            c.close()
+    return opened
+
+
+def test_session_churn_leaves_nothing_behind(tmp_path):
+    with Server(tmp_path, {"update_interval_ms": 1000}) as srv:
+        proc = psutil.Process(srv.proc.pid)
+        _, base = get_json(srv.base + "/healthz")
+        open_and_close_sessions(srv.base, 30)  # warm-up: imports, caches, first allocations
+        assert wait_until(lambda: get_json(srv.base + "/healthz")[1]["sessions"] == 0, timeout_s=30)
+        rss_warm = proc.memory_info().rss
+        assert open_and_close_sessions(srv.base, 100) == 100
+        _, during = get_json(srv.base + "/healthz")
+        assert wait_until(lambda: get_json(srv.base + "/healthz")[1]["sessions"] == 0, timeout_s=30)
+        time.sleep(1.0)
+        _, after = get_json(srv.base + "/healthz")
+        rss_after = proc.memory_info().rss
+    assert after["listeners"] == base["listeners"] == 0
+    assert after["watchers"] == base["watchers"]
+    assert after["error_count"] == 0
+    assert (rss_after - rss_warm) / 2**20 <= 10.0, f"RSS grew {(rss_after - rss_warm) / 2**20:.1f} MB over 100 sessions"
+
+
+def test_one_simulated_day_keeps_every_invariant_and_memory_bounded():
+    sim = make_sim(houses=20, flex_load_probability=0.3, update_interval_ms=1000, clock={"start": "2026-03-20T00:00:00", "speed_factor": 60})
+    sim.history.__init__(500)
+    for _ in range(24 * 60):  # one simulated minute per tick
+        check_invariants(sim.step())
+    assert len(sim.history) == 500
+    frame = sim.history_frame()
+    assert np.isfinite(frame["total_production_w"]).all()
+    assert sim.snapshot.energy_kwh["production_kwh"] > 0
