@@ -125,6 +125,12 @@ def _fmt(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _key_text(name: Any) -> str:
+    """A key as it may appear in a one-line message: as is when plain, else its repr."""
+    text = str(name)
+    return text if isinstance(name, str) and text.isprintable() and len(text) <= 60 else _fmt(name)
+
+
 class _Checker:
     """Collects the source name so every error line starts the same way."""
 
@@ -179,7 +185,7 @@ class _Checker:
                 close = difflib.get_close_matches(str(name), list(known), n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise ConfigError(
-                    f"{self.source}: unknown key {prefix}{name}{hint}; "
+                    f"{self.source}: unknown key {prefix}{_key_text(name)}{hint}; "
                     f"allowed: {', '.join(prefix + k for k in known)}"
                 )
 
