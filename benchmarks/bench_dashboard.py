@@ -106,8 +106,9 @@ def browser_latency(base: str, seconds: float) -> list[float]:
     return [float(x) for x in lat]
 
 
-def load(sessions: int, seconds: float, houses: int = 20, with_browser: bool = True) -> dict:
-    with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), {"houses": houses, "update_interval_ms": 1000, "clock": DAY}) as srv:
+def load(sessions: int, seconds: float, houses: int = 20, with_browser: bool = True, interval_ms: int = 1000) -> dict:
+    config = {"houses": houses, "update_interval_ms": interval_ms, "clock": DAY}
+    with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), config) as srv:
         proc = psutil.Process(srv.proc.pid)
         rss_idle_mb = proc.memory_info().rss / 2**20
         clients = []
@@ -137,6 +138,7 @@ def load(sessions: int, seconds: float, houses: int = 20, with_browser: bool = T
     return {
         "sessions": sessions,
         "houses": houses,
+        "interval_ms": interval_ms,
         "seconds": round(wall, 1),
         "ticks": ticks,
         "cpu_percent_of_one_core": cpu,

@@ -60,6 +60,8 @@ class Controls(pn.viewable.Viewer):
         self.read_only = bool(self.sim.read_only)
         self.message = pn.pane.Markdown("", name="control_message", css_classes=["leg-message"], margin=(0, 10))
         self.widgets: dict = {} if self.read_only else _widgets(self.sim)
+        for widget in self.widgets.values():
+            widget.sizing_mode = "stretch_width"
         self._sim_watcher = None
         for name, widget in self.widgets.items():
             widget.param.watch(lambda event, name=name: self._from_widget(name, event.new), "value")

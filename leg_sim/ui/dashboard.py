@@ -65,7 +65,7 @@ class Dashboard(pn.viewable.Viewer):
         """The page: controls and legend in the sidebar, views in the main area."""
         return pn.template.FastListTemplate(
             title=TITLE,
-            sidebar=[pn.pane.Markdown("### Live controls"), self.controls, pn.layout.Divider(), pn.pane.Markdown(LEGEND)],
+            sidebar=[pn.pane.Markdown("### Live controls"), self.controls, pn.pane.Markdown(LEGEND)],
             main=[
                 pn.Row(
                     pn.Column(pn.pane.Markdown("### Power flows now"), self.graph),

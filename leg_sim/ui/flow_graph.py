@@ -41,6 +41,8 @@ MIN_WIDTH_PX, MAX_WIDTH_PX = 1.5, 14.0
 LABEL_LIMIT = 12
 ID_LABEL_LIMIT = 30
 FRAME_PX = 560
+#: Size of the bus and grid markers. [px]
+HUB_PX = 44
 
 
 def edge_state(power_w: np.ndarray) -> np.ndarray:
@@ -132,7 +134,7 @@ class FlowGraph(pn.viewable.Viewer):
             "x", "y", source=self.houses.source, size=20, marker="circle",
             fill_color=linear_cmap("net_kw", NET_PALETTE, -5.0, 5.0), line_color="#555555", line_width=1.2,
         )
-        hub_r = fig.scatter("x", "y", source=self.hubs.source, size=44, marker="marker", fill_color="color", line_color="#555555", line_width=1.5)
+        hub_r = fig.scatter("x", "y", source=self.hubs.source, size=HUB_PX, marker="marker", fill_color="color", line_color="#555555", line_width=1.5)
         fig.text("x", "label_y", text="label", source=self.houses.source, text_align="center", text_baseline="top",
                  text_font_size="11px", text_color="#7a7a7a")
         fig.text("x", "label_y", text="label", source=self.hubs.source, text_align="center", text_baseline="top",
@@ -185,8 +187,14 @@ class FlowGraph(pn.viewable.Viewer):
         self._data_per_px = (lay.x_range[1] - lay.x_range[0]) / FRAME_PX
         self._label_dy = (size_px / 2 + 2) * self._data_per_px
         # Edge geometry never changes with the flow; only colour, width and arrowheads do.
-        xs = [[float(x), bx] for x in hx] + [[bx, gx]]
-        ys = [[float(y), by] for y in hy] + [[by, gy]]
+        # Edges run from rim to rim, so hovering a node shows the node, not its edge.
+        house_r = (size_px / 2 + 2) * self._data_per_px
+        hub_r = (HUB_PX / 2 + 2) * self._data_per_px
+        dx, dy = bx - hx, by - hy
+        dist = np.maximum(np.hypot(dx, dy), 1e-9)
+        ux, uy = dx / dist, dy / dist
+        xs = [[float(x + house_r * u), float(bx - hub_r * u)] for x, u in zip(hx, ux)] + [[bx + hub_r, gx - hub_r]]
+        ys = [[float(y + house_r * v), float(by - hub_r * v)] for y, v in zip(hy, uy)] + [[by, gy]]
         # Arrowheads sit at 55 % of the way from the outer end to the inner one.
         self._arrow_x = np.append(hx + 0.55 * (bx - hx), bx + 0.55 * (gx - bx))
         self._arrow_y = np.append(hy + 0.55 * (by - hy), by + 0.55 * (gy - by))

@@ -109,9 +109,10 @@ class KpiPanel(pn.viewable.Viewer):
         self._values = kpi_values(snap, bool(self.sim.paused)) if snap is not None else {}
         self.source = ColumnSync(ColumnDataSource(data={k: [v] for k, v in self._values.items()}))
         # The source rides along in the Div's tags so it is part of the document.
-        self.div = Div(text=kpi_html(snap), stylesheets=[STYLE], sizing_mode="stretch_width", name="kpis", tags=[self.source.source])
+        self.div = Div(text=kpi_html(snap), sizing_mode="stretch_width", name="kpis", tags=[self.source.source])
         self.source.source.js_on_change("data", CustomJS(args=dict(source=self.source.source, div=self.div, template=TEMPLATE), code=_FILL_JS))
-        self._pane = pn.pane.Bokeh(self.div, sizing_mode="stretch_width")
+        # The CSS goes on the pane: pn.pane.Bokeh replaces the wrapped model's own stylesheets.
+        self._pane = pn.pane.Bokeh(self.div, stylesheets=[STYLE], sizing_mode="stretch_width")
 
     @property
     def text(self) -> str:

@@ -1,0 +1,412 @@
+"""The dashboard in a real Chromium, driven by Playwright against a real server on loopback.
+
+What a user sees: the page loads without JavaScript errors, the flow graph and the
+KPIs change live, hovering a house or an edge of the flow graph shows its numbers,
+and a control moved in one browser shows up in another browser and in the engine.
+
+The flow graph is drawn on a canvas, so its nodes are not DOM elements. The tests
+find the pixel position of a node with BokehJS itself: the figure's PlotView
+(found through ``Bokeh.index`` by the figure name ``flow_graph``) maps data
+coordinates to canvas pixels with ``frame.x_scale`` / ``frame.y_scale``; adding
+the canvas element's bounding rectangle gives page (viewport) coordinates for
+``page.mouse.move``. Should BokehJS not expose the view, the position is computed
+from the figure's fixed geometry instead (a FRAME_PX square frame inside an
+8 px border, with the ranges of ``community_layout``).
+
+Uses the Debian Chromium at /usr/bin/chromium (Playwright's own browser download
+is not needed). Without Chromium or the playwright package the module is skipped;
+with ``LEG_REQUIRE_BROWSER=1`` in the environment it fails instead, so CI cannot
+pass by silently skipping it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from server_support import Server, get_json
+
+pytestmark = pytest.mark.browser
+
+REQUIRE_BROWSER = os.environ.get("LEG_REQUIRE_BROWSER") == "1"
+
+
+def _unavailable(reason: str) -> None:
+    """Skip the module, or fail it when the environment says a browser is required."""
+    if REQUIRE_BROWSER:
+        pytest.fail(f"{reason} (LEG_REQUIRE_BROWSER=1 forbids skipping the browser tests)", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
+CHROMIUM = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
+if CHROMIUM is None:
+    _unavailable("no Chromium at /usr/bin/chromium or on PATH (apt-get install chromium)")
+try:
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import expect, sync_playwright
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    _unavailable(f"the playwright package cannot be imported: {exc}")
+
+from leg_sim.ui.flow_graph import FRAME_PX  # noqa: E402  (imports Panel; only after the skip checks)
+from leg_sim.ui.graph_layout import community_layout  # noqa: E402
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+VIEWPORT = {"width": 1500, "height": 1100}
+#: The flow graph figure's min_border. [px]
+MIN_BORDER_PX = 8
+#: Upper bound of every wait in this module. [ms]
+TIMEOUT_MS = 30_000
+SERVER_CONFIG = {
+    "houses": 5,
+    "update_interval_ms": 500,
+    "seed": 3,
+    "pv_variation": "enabled",
+    # Mid-morning on midsummer's day: houses produce, so the tooltips carry real numbers.
+    "clock": {"mode": "accelerated", "start": "2026-06-21T10:00:00", "speed_factor": 60},
+}
+
+# Chromium here cannot reach the internet (no DNS). The page links a few external
+# resources: the Open Sans web font from fonts.googleapis.com, and stylesheets on
+# cdn.holoviz.org that Panel attaches to the Bokeh models wrapped in pn.pane.Bokeh
+# (the same stylesheets also load from this server). Each fails with
+# net::ERR_NAME_NOT_RESOLVED and Chromium logs it as a console error. Failed loads of
+# external resources, and only those, are ignored; any other error fails the test.
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def _is_ignored(text: str, url: str) -> bool:
+    if "net::ERR_NAME_NOT_RESOLVED" in text:
+        return True
+    external = bool(url) and not any(f"//{h}" in url for h in LOCAL_HOSTS)
+    return text.startswith("Failed to load resource") and external
+
+
+# --------------------------------------------------------------------------- in-page helpers
+#: Finds the flow graph's PlotView and maps data points to viewport pixels; null if not found.
+FIND_FLOW_GRAPH_JS = """
+(points) => {
+  const B = window.Bokeh;
+  if (!B || !B.index) return null;
+  const roots = B.index instanceof Map ? [...B.index.values()] : Object.values(B.index);
+  const seen = new Set();
+  let plot = null;
+  const visit = (v) => {
+    if (!v || plot || seen.has(v)) return;
+    seen.add(v);
+    if (v.model && v.model.name === "flow_graph" && v.frame) { plot = v; return; }
+    for (const c of (v.child_views || [])) visit(c);
+  };
+  for (const root of roots) {
+    visit(root);
+    if (!plot && root.owner && typeof root.owner.all_views === "function") {
+      for (const v of root.owner.all_views()) visit(v);
+    }
+  }
+  if (!plot) return null;
+  const el = plot.canvas_view ? plot.canvas_view.el : plot.el;
+  const r = el.getBoundingClientRect();
+  // What the graph shows, as held by the browser's copy of the Bokeh document.
+  const labels = [], powers = [];
+  for (const rd of plot.model.renderers) {
+    const data = rd.data_source && rd.data_source.data;
+    if (!data) continue;
+    const col = (c) => (data instanceof Map ? data.get(c) : data[c]);
+    if (col("label")) labels.push(...Array.from(col("label"), String));
+    if (col("power_kw")) powers.push(...Array.from(col("power_kw"), Number));
+  }
+  return {
+    canvas: {x: r.left, y: r.top, width: r.width, height: r.height},
+    points: points.map(([x, y]) => [r.left + plot.frame.x_scale.compute(x), r.top + plot.frame.y_scale.compute(y)]),
+    labels,
+    shown: {labels, powers},
+  };
+}
+"""
+
+
+class FlowGraphGeometry:
+    """Where the flow graph is on the page, and its node/edge positions in viewport pixels."""
+
+    def __init__(self, page, house_ids: tuple[str, ...]):
+        self.layout = lay = community_layout(house_ids)
+        self.house_ids = house_ids
+        named = {f"house:{h}": tuple(map(float, xy)) for h, xy in zip(house_ids, lay.house_xy)}
+        named.update(bus=tuple(map(float, lay.bus_xy)), grid=tuple(map(float, lay.grid_xy)))
+        found = page.evaluate(FIND_FLOW_GRAPH_JS, [list(v) for v in named.values()])
+        if found is not None:
+            self.method = "bokehjs"
+            self.canvas = found["canvas"]
+            self.labels = found["labels"]
+            self.shown = found["shown"]
+            self.px = {k: tuple(p) for k, p in zip(named, found["points"])}
+        else:
+            self.method = "geometry"
+            self.canvas = _flow_graph_canvas_box(page)
+            self.labels = self.shown = None
+            self.px = {k: self._geometric(*xy) for k, xy in named.items()}
+
+    def _geometric(self, x: float, y: float) -> tuple[float, float]:
+        (x0, x1), (y0, y1) = self.layout.x_range, self.layout.y_range
+        left, top = self.canvas["x"] + MIN_BORDER_PX, self.canvas["y"] + MIN_BORDER_PX
+        return left + (x - x0) / (x1 - x0) * FRAME_PX, top + (y1 - y) / (y1 - y0) * FRAME_PX
+
+    def house(self, house_id: str) -> tuple[float, float]:
+        return self.px[f"house:{house_id}"]
+
+    def along(self, a: str, b: str, share: float) -> tuple[float, float]:
+        (ax, ay), (bx, by) = self.px[a], self.px[b]
+        return ax + share * (bx - ax), ay + share * (by - ay)
+
+
+def _flow_graph_canvas_box(page) -> dict:
+    """Fallback: the Bokeh canvas that has the flow graph's fixed size."""
+    side = FRAME_PX + 2 * MIN_BORDER_PX
+    canvases = page.locator(".bk-Canvas")
+    for i in range(canvases.count()):
+        box = canvases.nth(i).bounding_box()
+        if box and abs(box["width"] - side) <= 1 and abs(box["height"] - side) <= 1:
+            return box
+    raise AssertionError(f"no {side}x{side} px Bokeh canvas (the flow graph) on the page")
+
+
+def open_dashboards(contexts, base_url: str) -> list:
+    """Open the dashboard once in each context, loading in parallel.
+
+    Returns one (page, errors) pair per context; `errors` collects unexpected JS errors.
+    """
+    opened = []
+    for context in contexts:
+        page = context.new_page()
+        errors: list[str] = []
+
+        def on_console(msg, errors=errors) -> None:
+            if msg.type == "error" and not _is_ignored(msg.text, (msg.location or {}).get("url", "")):
+                errors.append(f"console.error: {msg.text} @ {msg.location}")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda exc, errors=errors: errors.append(f"pageerror: {exc}"))
+        page.goto(base_url + "/", timeout=TIMEOUT_MS, wait_until="commit")
+        opened.append((page, errors))
+    for page, _ in opened:
+        wait_for_first_tick(page)
+    return opened
+
+
+def wait_for_first_tick(page) -> None:
+    expect(page.locator("span.leg-tick")).to_have_attribute("data-tick", re.compile(r"^[1-9][0-9]*$"), timeout=TIMEOUT_MS)
+
+
+def shown_tick(page) -> int:
+    return int(page.locator("span.leg-tick").get_attribute("data-tick", timeout=TIMEOUT_MS))
+
+
+def house_ids_now(server) -> tuple[str, ...]:
+    status, doc = get_json(server.base + "/api/state")
+    assert status == 200, doc
+    return tuple(h["house_id"] for h in doc["houses"])
+
+
+def hover_tooltip(page, x: float, y: float, must_contain: str, timeout_s: float = 15.0):
+    """Move the mouse to (x, y) until a visible Bokeh tooltip containing `must_contain` shows.
+
+    The tooltip is re-rendered when the data under it changes with a tick; the mouse
+    is nudged by half a pixel between tries so Bokeh re-runs its hit test.
+    Returns the tooltip's text.
+    """
+    page.mouse.move(5, 5)  # start from outside the figure, so Bokeh sees a fresh enter
+    tips = page.locator(".bk-tooltip-content").filter(has_text=must_contain)
+    deadline = time.monotonic() + timeout_s
+    nudge = 0.0
+    while True:
+        page.mouse.move(x + nudge, y, steps=3)
+        for i in range(tips.count()):
+            tip = tips.nth(i)
+            if tip.is_visible():
+                return tip.text_content()
+        if time.monotonic() > deadline:
+            shown = [page.locator(".bk-tooltip-content").nth(i).text_content() for i in range(page.locator(".bk-tooltip-content").count())]
+            raise AssertionError(f"no visible tooltip with {must_contain!r} at ({x:.1f}, {y:.1f}); tooltips in the DOM: {shown}")
+        nudge = 0.5 if nudge == 0.0 else 0.0
+        page.wait_for_timeout(250)
+
+
+# --------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("browser"), config=SERVER_CONFIG)
+    with srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as pw:
+        try:
+            b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, timeout=TIMEOUT_MS)
+        except PlaywrightError as exc:
+            _unavailable(f"Chromium at {CHROMIUM} does not start under Playwright: {exc}")
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def dashboard(browser, server):
+    """One page shared by the read-only tests (loading the page takes seconds on a small machine)."""
+    context = browser.new_context(viewport=VIEWPORT)
+    [(page, errors)] = open_dashboards([context], server.base)
+    yield page, errors
+    context.close()
+
+
+# --------------------------------------------------------------------------- tests
+def test_page_loads_without_console_errors(dashboard):
+    page, errors = dashboard
+    assert shown_tick(page) >= 1
+    expect(page.locator(".leg-kpis")).to_contain_text("Self-sufficiency", timeout=TIMEOUT_MS)
+    expect(page.locator(".bk-slider-title", has_text="Number of houses")).to_be_visible(timeout=TIMEOUT_MS)
+    page.wait_for_timeout(1000)  # let a couple of live updates arrive too
+    assert errors == []
+
+
+def test_kpi_block_is_styled(dashboard):
+    # The KPI block's stylesheet must reach its shadow root: seven cards in a flex row.
+    # (Panel's pn.pane.Bokeh replaces a wrapped model's own `stylesheets` with the
+    # pane's, so CSS set only on the Bokeh model is silently dropped.)
+    page, _ = dashboard
+    kpis = page.locator(".leg-kpis")
+    expect(kpis).to_have_css("display", "flex", timeout=5_000)
+    expect(page.locator(".leg-kpi").first).to_have_css("border-top-style", "solid", timeout=5_000)
+
+
+def test_graph_and_kpis_change_live(dashboard, server):
+    page, errors = dashboard
+    seen = len(errors)  # the page load itself is the first test's business
+    page.mouse.move(5, 5)
+    before = FlowGraphGeometry(page, house_ids_now(server))
+    if before.labels is not None:
+        assert any(lbl.startswith("H001") for lbl in before.labels), before.labels
+        assert any(lbl.startswith("Bus") for lbl in before.labels), before.labels
+    tick0, clock0 = shown_tick(page), page.locator(".leg-clock").text_content()
+    shot0 = page.screenshot(clip=before.canvas)
+    page.wait_for_timeout(2000)
+    # Several ticks have passed; poll a little longer only if the machine is slow.
+    deadline = time.monotonic() + 15
+    while True:
+        tick1, clock1 = shown_tick(page), page.locator(".leg-clock").text_content()
+        shot1 = page.screenshot(clip=before.canvas)
+        after = FlowGraphGeometry(page, before.house_ids)
+        doc_changed = before.shown is None or after.shown != before.shown
+        if (tick1 > tick0 and clock1 != clock0 and shot1 != shot0 and doc_changed) or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(500)
+    assert tick1 > tick0, "the tick shown did not advance"
+    assert clock1 != clock0, "the simulated clock in the KPI block did not change"
+    assert doc_changed, f"the flow graph's data in the browser did not change: {after.shown}"
+    assert shot1 != shot0, "the flow graph canvas looks the same after several ticks"
+    assert errors[seen:] == []
+
+
+def test_hovering_a_house_shows_its_production_consumption_and_net_power(dashboard, server):
+    page, errors = dashboard
+    seen = len(errors)  # the page load itself is the first test's business
+    ids = house_ids_now(server)
+    assert "H001" in ids
+    geo = FlowGraphGeometry(page, ids)
+    x, y = geo.house("H001")
+    canvas = geo.canvas
+    assert canvas["x"] <= x <= canvas["x"] + canvas["width"] and canvas["y"] <= y <= canvas["y"] + canvas["height"], (geo.method, x, y, canvas)
+    text = hover_tooltip(page, x, y, "Production (PV)")
+    for part in ("H001", "Production (PV)", "Consumption", "Net power", "kW"):
+        assert part in text, (part, text)
+    # The three numbers of one tooltip belong to one tick: net = production - consumption.
+    num = r"([+−-]?\d+\.\d+) kW"
+    pv = float(re.search(r"Production \(PV\):\s*" + num, text).group(1))
+    load = float(re.search(r"Consumption:\s*" + num, text).group(1))
+    net = float(re.search(r"Net power:\s*" + num, text).group(1).replace("−", "-"))
+    assert abs((pv - load) - net) <= 0.02, text
+    page.mouse.move(5, 5)
+    assert errors[seen:] == []
+
+
+def test_hovering_the_grid_edge_shows_its_power(dashboard, server):
+    page, errors = dashboard
+    seen = len(errors)  # the page load itself is the first test's business
+    geo = FlowGraphGeometry(page, house_ids_now(server))
+    # 30 % of the way from the bus to the grid: clear of the bus hexagon and of the arrowhead (at 55 %).
+    x, y = geo.along("bus", "grid", 0.3)
+    text = hover_tooltip(page, x, y, "Flow")
+    for part in ("Flow", "Power", "kW", "Grid", "Community bus"):
+        assert part in text, (part, text)
+    page.mouse.move(5, 5)
+    assert errors[seen:] == []
+
+
+def _house_slider(page):
+    return page.locator(".bk-input-group", has=page.locator(".bk-slider-title", has_text="Number of houses"))
+
+
+def _houses_in_state(server, count: int, timeout_s: float = 15.0) -> int:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        n = len(house_ids_now(server))
+        if n == count or time.monotonic() > deadline:
+            return n
+        time.sleep(0.2)
+
+
+def test_a_control_moved_in_one_browser_shows_in_another(browser, server):
+    start = len(house_ids_now(server))
+    ctx_a = browser.new_context(viewport=VIEWPORT)
+    ctx_b = browser.new_context(viewport=VIEWPORT)
+    moved = False
+    try:
+        (page_a, errors_a), (page_b, errors_b) = open_dashboards([ctx_a, ctx_b], server.base)
+        slider_a, slider_b = _house_slider(page_a), _house_slider(page_b)
+        expect(slider_b.locator(".bk-slider-title")).to_have_text(f"Number of houses: {start}", timeout=TIMEOUT_MS)
+        handle_a = slider_a.locator(".noUi-handle")
+        handle_a.focus(timeout=TIMEOUT_MS)
+        handle_a.press("ArrowRight")
+        moved = True
+        expect(slider_a.locator(".bk-slider-title")).to_have_text(f"Number of houses: {start + 1}", timeout=TIMEOUT_MS)
+        expect(slider_b.locator(".bk-slider-title")).to_have_text(f"Number of houses: {start + 1}", timeout=15_000)
+        assert _houses_in_state(server, start + 1) == start + 1, "/api/state does not report the added house"
+        # B's flow graph follows too: the new house gets a node (and a label) there.
+        new_id = house_ids_now(server)[-1]
+        deadline = time.monotonic() + 15
+        while True:
+            labels_b = FlowGraphGeometry(page_b, house_ids_now(server)).labels
+            if labels_b is None or any(lbl.startswith(new_id) for lbl in labels_b) or time.monotonic() > deadline:
+                break
+            page_b.wait_for_timeout(250)
+        assert labels_b is None or any(lbl.startswith(new_id) for lbl in labels_b), (new_id, labels_b)
+        # And back, from the other browser.
+        slider_b.locator(".noUi-handle").focus(timeout=TIMEOUT_MS)
+        slider_b.locator(".noUi-handle").press("ArrowLeft")
+        expect(slider_a.locator(".bk-slider-title")).to_have_text(f"Number of houses: {start}", timeout=15_000)
+        assert _houses_in_state(server, start) == start
+        moved = False
+        assert errors_a == [] and errors_b == []
+    finally:
+        if moved:  # leave the shared server as the other tests expect it
+            try:
+                slider = _house_slider(ctx_a.pages[0]).locator(".noUi-handle")
+                slider.focus(timeout=5000)
+                slider.press("ArrowLeft")
+                _houses_in_state(server, start, timeout_s=5)
+            except Exception:
+                pass
+        ctx_a.close()
+        ctx_b.close()
