@@ -104,6 +104,9 @@ def test_layout_is_readable_from_2_to_200_houses():
         assert lay.grid_xy[0] > np.abs(xy[:, 0]).max()
         assert lay.x_range[0] < xy[:, 0].min() and lay.x_range[1] > lay.grid_xy[0]
         assert lay.y_range[0] < xy[:, 1].min() and lay.y_range[1] > xy[:, 1].max()
+        # no house sits on the bus→grid edge
+        on_axis = (xy[:, 0] > 0) & (np.abs(xy[:, 1]) < 0.5 * lay.node_size_px(fg.FRAME_PX) * px)
+        assert not on_axis.any()
 
 
 def test_kpis_show_formatted_values_and_the_tick():

@@ -81,6 +81,10 @@ def community_layout(house_ids: tuple[str, ...]) -> GraphLayout:
             angle = angle - angle[0] + np.pi / 2
             if len(rings) > 1 and radius > 1.0:
                 angle = angle + np.pi / len(ring)  # stagger rings so edges don't hide houses
+            # Keep houses off the bus→grid line (angle 0), where that edge would hide them.
+            off_axis = np.abs(np.angle(np.exp(1j * angle)))
+            if off_axis.min() < np.pi / len(ring) / 2:
+                angle = angle + np.pi / len(ring)
             house_xy[row : row + len(ring)] = radius * np.column_stack([np.cos(angle), np.sin(angle)])
             row += len(ring)
     outer = radii[-1] if radii else 1.0
