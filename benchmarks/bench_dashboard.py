@@ -31,14 +31,10 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
 from benchmarks.ws_client import BokehClient  # noqa: E402
+from browser_support import CHROMIUM_ARGS, chromium_path  # noqa: E402
 from server_support import Server, get_json  # noqa: E402
 
 DAY = {"mode": "accelerated", "start": "2026-06-21T10:00:00", "speed_factor": 1.0}
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]
 
 # Finds span.leg-tick through Panel's shadow roots and records, per tick shown,
 # how long after the tick was computed the browser showed it.
@@ -92,10 +88,11 @@ def browser_latency(base: str, seconds: float) -> list[float]:
         from playwright.sync_api import sync_playwright
     except ImportError:
         return []
-    if not Path(CHROMIUM).exists():
+    chromium = chromium_path()
+    if chromium is None:
         return []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(base + "/main", timeout=60_000)
         page.wait_for_selector("span.leg-tick", timeout=60_000)

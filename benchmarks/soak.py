@@ -106,6 +106,18 @@ def check_state(doc: dict) -> list[str]:
     return bad
 
 
+def check_history(base: str, after_tick: int, problems: list[str]) -> tuple[int, int]:
+    """Check every history row newer than `after_tick`; returns the newest tick and the rows checked."""
+    _, hist = get_json(base + f"/api/history?seconds={3 * 86400}", timeout_s=30)
+    checked = 0
+    for i, tick in enumerate(hist["tick"]):
+        if tick > after_tick:
+            row = [hist[k][i] for k in ("total_production_w", "total_consumption_w", "grid_import_w", "grid_export_w", "shared_w")]
+            problems += [f"tick {tick}: {p}" for p in check_row(*row)]
+            checked += 1
+    return max(hist["tick"], default=after_tick), checked
+
+
 def soak(days: float = 7.0, interval_ms: int = 100, speed: float = 1800.0, houses: int = 20) -> dict:
     sim_seconds = days * 86400
     wall_s = sim_seconds / speed
@@ -134,13 +146,8 @@ def soak(days: float = 7.0, interval_ms: int = 100, speed: float = 1800.0, house
                 problems += check_state(doc)
                 states_checked += 1
             if time.monotonic() >= next_history:
-                _, hist = get_json(srv.base + f"/api/history?seconds={3 * 86400}", timeout_s=30)
-                for i, tick in enumerate(hist["tick"]):
-                    if tick > last_tick:
-                        row = [hist[k][i] for k in ("total_production_w", "total_consumption_w", "grid_import_w", "grid_export_w", "shared_w")]
-                        problems += [f"tick {tick}: {p}" for p in check_row(*row)]
-                        rows_checked += 1
-                last_tick = max(hist["tick"], default=last_tick)
+                last_tick, checked = check_history(srv.base, last_tick, problems)
+                rows_checked += checked
                 next_history = time.monotonic() + 20.0
                 rss_max = max(rss_max, proc.memory_info().rss)
             status, health = get_json(srv.base + "/healthz")
@@ -149,12 +156,8 @@ def soak(days: float = 7.0, interval_ms: int = 100, speed: float = 1800.0, house
             if health["simulated_time"] and health["simulated_time"] >= _add_days(start_time, days):
                 break
             time.sleep(0.5)
-        _, hist = get_json(srv.base + f"/api/history?seconds={3 * 86400}", timeout_s=30)
-        for i, tick in enumerate(hist["tick"]):
-            if tick > last_tick:
-                row = [hist[k][i] for k in ("total_production_w", "total_consumption_w", "grid_import_w", "grid_export_w", "shared_w")]
-                problems += [f"tick {tick}: {p}" for p in check_row(*row)]
-                rows_checked += 1
+        last_tick, checked = check_history(srv.base, last_tick, problems)
+        rows_checked += checked
         _, health = get_json(srv.base + "/healthz")
         rss_end = proc.memory_info().rss
     return {

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 import sys
 import tempfile
 import time
@@ -28,19 +27,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
+from browser_support import CHROMIUM_ARGS, FIND_FLOW_GRAPH_JS, chromium_path  # noqa: E402
 from server_support import Server, get_json  # noqa: E402
 
 from leg_sim.ui.graph_layout import community_layout  # noqa: E402
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 CONFIG = {
     "houses": 8,
     "update_interval_ms": 500,
@@ -55,35 +46,10 @@ TICKS = 4
 #: shows (its edge to the bus starts at the centre and has a tooltip of its own). [px]
 HOVER_OFFSET_PX = 5.0
 
-#: Viewport pixels of data points in the flow graph; null when BokehJS does not expose it.
-POINTS_JS = """
-(points) => {
-  const B = window.Bokeh;
-  if (!B || !B.index) return null;
-  const roots = B.index instanceof Map ? [...B.index.values()] : Object.values(B.index);
-  const seen = new Set();
-  let plot = null;
-  const visit = (v) => {
-    if (!v || plot || seen.has(v)) return;
-    seen.add(v);
-    if (v.model && v.model.name === "flow_graph" && v.frame) { plot = v; return; }
-    for (const c of (v.child_views || [])) visit(c);
-  };
-  for (const root of roots) {
-    visit(root);
-    if (!plot && root.owner && typeof root.owner.all_views === "function") {
-      for (const v of root.owner.all_views()) visit(v);
-    }
-  }
-  if (!plot) return null;
-  const r = (plot.canvas_view ? plot.canvas_view.el : plot.el).getBoundingClientRect();
-  return points.map(([x, y]) => [r.left + plot.frame.x_scale.compute(x), r.top + plot.frame.y_scale.compute(y)]);
-}
-"""
 
 
-def chromium_path() -> str:
-    path = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
+def chromium() -> str:
+    path = chromium_path()
     if path is None:
         sys.exit("error: no Chromium at /usr/bin/chromium or on PATH")
     return path
@@ -102,7 +68,7 @@ def take(out: Path) -> None:
         ids = tuple(h["house_id"] for h in state["houses"])
         lay = community_layout(ids)
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, timeout=TIMEOUT_MS)
+            browser = pw.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS, timeout=TIMEOUT_MS)
             try:
                 page = browser.new_page(viewport=VIEWPORT)
                 page.goto(server.base + "/", timeout=TIMEOUT_MS)
@@ -113,7 +79,8 @@ def take(out: Path) -> None:
                 while shown_tick(page) < first + TICKS and time.monotonic() < deadline:
                     page.wait_for_timeout(200)
                 house = [float(v) for v in lay.house_xy[ids.index("H001")]]
-                points = page.evaluate(POINTS_JS, [house, list(lay.bus_xy)])
+                found = page.evaluate(FIND_FLOW_GRAPH_JS, [house, list(lay.bus_xy)])
+                points = found["points"] if found else None
                 if points is None:
                     sys.exit("error: the flow graph's Bokeh view was not found on the page")
                 (hx, hy), (bx, by) = points

@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
-from pathlib import Path
 
 import pytest
 
+from browser_support import CHROMIUM_ARGS, FIND_FLOW_GRAPH_JS, chromium_path
 from server_support import Server, get_json
 
 pytestmark = pytest.mark.browser
@@ -43,7 +42,7 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason, allow_module_level=True)
 
 
-CHROMIUM = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
+CHROMIUM = chromium_path()
 if CHROMIUM is None:
     _unavailable("no Chromium at /usr/bin/chromium or on PATH (apt-get install chromium)")
 try:
@@ -55,15 +54,6 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from leg_sim.ui.flow_graph import FRAME_PX  # noqa: E402  (imports Panel; only after the skip checks)
 from leg_sim.ui.graph_layout import community_layout  # noqa: E402
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 VIEWPORT = {"width": 1500, "height": 1100}
 #: The flow graph figure's min_border. [px]
 MIN_BORDER_PX = 8
@@ -95,46 +85,6 @@ def _is_ignored(text: str, url: str) -> bool:
 
 
 # --------------------------------------------------------------------------- in-page helpers
-#: Finds the flow graph's PlotView and maps data points to viewport pixels; null if not found.
-FIND_FLOW_GRAPH_JS = """
-(points) => {
-  const B = window.Bokeh;
-  if (!B || !B.index) return null;
-  const roots = B.index instanceof Map ? [...B.index.values()] : Object.values(B.index);
-  const seen = new Set();
-  let plot = null;
-  const visit = (v) => {
-    if (!v || plot || seen.has(v)) return;
-    seen.add(v);
-    if (v.model && v.model.name === "flow_graph" && v.frame) { plot = v; return; }
-    for (const c of (v.child_views || [])) visit(c);
-  };
-  for (const root of roots) {
-    visit(root);
-    if (!plot && root.owner && typeof root.owner.all_views === "function") {
-      for (const v of root.owner.all_views()) visit(v);
-    }
-  }
-  if (!plot) return null;
-  const el = plot.canvas_view ? plot.canvas_view.el : plot.el;
-  const r = el.getBoundingClientRect();
-  // What the graph shows, as held by the browser's copy of the Bokeh document.
-  const labels = [], powers = [];
-  for (const rd of plot.model.renderers) {
-    const data = rd.data_source && rd.data_source.data;
-    if (!data) continue;
-    const col = (c) => (data instanceof Map ? data.get(c) : data[c]);
-    if (col("label")) labels.push(...Array.from(col("label"), String));
-    if (col("power_kw")) powers.push(...Array.from(col("power_kw"), Number));
-  }
-  return {
-    canvas: {x: r.left, y: r.top, width: r.width, height: r.height},
-    points: points.map(([x, y]) => [r.left + plot.frame.x_scale.compute(x), r.top + plot.frame.y_scale.compute(y)]),
-    labels,
-    shown: {labels, powers},
-  };
-}
-"""
 
 
 class FlowGraphGeometry:

@@ -27,7 +27,6 @@ from leg_sim.engine import Simulation, Snapshot
 from leg_sim.ui.columns import ColumnSync, pack
 from leg_sim.ui.graph_layout import community_layout
 from leg_sim.ui.shared import per_snapshot
-from leg_sim.units import format_power
 
 GREEN, RED, GREY = "#1a9850", "#d73027", "#9e9e9e"
 NET_PALETTE = ("#a50026", "#d73027", "#f46d43", "#fdae61", "#fee08b", "#ffffbf", "#d9ef8b", "#a6d96a", "#66bd63", "#1a9850", "#006837")
@@ -176,7 +175,6 @@ class FlowGraph(pn.viewable.Viewer):
         ids = snap.house_ids
         lay = community_layout(ids)
         self._layout = lay
-        n = len(ids)
         bx, by = lay.bus_xy
         gx, gy = lay.grid_xy
         hx, hy = lay.house_xy[:, 0], lay.house_xy[:, 1]
