@@ -8,8 +8,8 @@ deficit, and the grid as a sink. Link values follow the dynamic pro-rata key
   keeps a fixed ``uirevision``, so the diagram updates without jumping.
 * Values are rounded to 0.1 kW and sent only when a rounded value or a node
   changes. The pane gets the per-link and per-node lists as numpy arrays, so
-  Panel sends just the arrays that changed (usually only the values), not the
-  whole figure.
+  Panel sends just the arrays that changed, not the whole figure; when only
+  the values changed they go straight into the rendered model's data source.
 * Past :data:`GROUP_ABOVE` houses only the :data:`TOP` largest producers and
   consumers are drawn on their own; the rest are grouped.
 """
@@ -138,9 +138,34 @@ class SupplySankey(pn.viewable.Viewer):
         new = spec["data"][0]
         if old is not None and old["node"] == new["node"] and old["link"] == new["link"]:
             return
+        same_shape = (
+            old is not None
+            and old["node"] == new["node"]
+            and {k: v for k, v in old["link"].items() if k != "value"} == {k: v for k, v in new["link"].items() if k != "value"}
+        )
         self._spec = spec
-        self._pane.object = _as_arrays(spec)
         self.sends += 1
+        if same_shape and self._send_values(new["link"]["value"]):
+            return
+        self._pane.object = _as_arrays(spec)
+
+    def _send_values(self, values: list[float]) -> bool:
+        """Only the link values changed: put them straight into the rendered model's data
+        source and ask the browser to redraw, as Panel's Plotly pane would, without
+        rebuilding and re-validating the whole figure (the costly part of an update).
+        Returns False (caller falls back to a full update) if the model is not as expected."""
+        models = [model for model, _ in self._pane._models.values()]
+        if not models:
+            return False
+        array = np.asarray(values, dtype=np.float32)
+        for model in models:
+            sources = getattr(model, "data_sources", None)
+            if not sources or "link.value" not in sources[0].data:
+                return False
+        for model in models:
+            model.data_sources[0].data["link.value"] = [array]
+            model._render_count += 1
+        return True
 
     def __panel__(self):
         return self._pane
