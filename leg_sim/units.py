@@ -32,13 +32,14 @@ def format_power(power_w: float | None, signed: bool = False) -> str:
 
 
 def format_energy(energy_kwh: float | None) -> str:
-    """Energy as text: "950 Wh", "12.3 kWh", "4.56 MWh". [kWh in]"""
+    """Energy as text: "0.6 kWh", "12.3 kWh", "4.56 MWh"; "–" for None or NaN. [kWh in]
+
+    One decimal of kWh, as energy dashboards and meters show counters; finer steps
+    would change the text every second for no reader's benefit.
+    """
     if energy_kwh is None or not math.isfinite(energy_kwh):
         return "–"
-    value = abs(energy_kwh)
-    if value < 1.0:
-        return f"{energy_kwh * 1000.0:.0f} Wh"
-    if value < 1000.0:
+    if abs(energy_kwh) < 1000.0:
         return f"{energy_kwh:.1f} kWh"
     return f"{energy_kwh / 1000.0:.2f} MWh"
 

@@ -45,6 +45,7 @@ def test_flow_graph_shows_the_snapshot():
     labels = houses["label"]
     assert labels[0] == fg.net_label("H001", snap.net_power_w[0])
     assert fg.net_label("H9", 2345.0) == "H9  +2.3 kW" and fg.net_label("H9", -148.0) == "H9  −150 W"
+    assert fg.coarse_power(-170.0, signed=True) == "−150 W" and fg.coarse_power(12.0) == "0 W"
 
 
 def test_arrowheads_flip_with_the_flow_direction():
@@ -133,8 +134,8 @@ def test_chart_backfills_from_history_and_streams_each_tick():
         snap = sim.step()
     chart.update(snap)  # three ticks arrive in one update: all three rows are streamed
     assert len(chart.source.data["time"]) == 33
-    assert chart.source.data["production_kw"][-1] == pytest.approx(snap.total_production_w / 1000, abs=1e-3)
-    assert chart.source.data["import_kw"][-1] == pytest.approx(snap.grid_import_w / 1000, abs=1e-3)
+    assert chart.source.data["prod_kw"][-1] == pytest.approx(snap.total_production_w / 1000, abs=0.005)
+    assert chart.source.data["imp_kw"][-1] == pytest.approx(snap.grid_import_w / 1000, abs=0.005)
 
 
 def test_sankey_matches_the_pro_rata_key():

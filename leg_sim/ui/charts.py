@@ -21,11 +21,12 @@ from leg_sim.engine import Simulation, Snapshot
 WINDOW_S = 15 * 60
 #: Most points a browser keeps per line.
 ROLLOVER = 5000
+#: (column [kW], history field [W], legend, colour); short column names: they travel every tick.
 SERIES = (
-    ("production_kw", "total_production_w", "Production", "#f2a900"),
-    ("consumption_kw", "total_consumption_w", "Consumption", "#4a78b5"),
-    ("import_kw", "grid_import_w", "Grid import", "#d73027"),
-    ("export_kw", "grid_export_w", "Grid export", "#1a9850"),
+    ("prod_kw", "total_production_w", "Production", "#f2a900"),
+    ("cons_kw", "total_consumption_w", "Consumption", "#4a78b5"),
+    ("imp_kw", "grid_import_w", "Grid import", "#d73027"),
+    ("exp_kw", "grid_export_w", "Grid export", "#1a9850"),
 )
 
 
@@ -88,7 +89,7 @@ class CommunityChart(pn.viewable.Viewer):
     def _rows(self, cols: dict) -> dict:
         out = {"time": local_ms(cols["time_s"], self.sim.community.timezone).tolist()}
         for key, field, *_ in SERIES:
-            out[key] = np.round(cols[field] / 1000.0, 3).tolist()
+            out[key] = np.round(cols[field] / 1000.0, 2).tolist()  # 10 W, as the y axis can show
         return out
 
     def backfill(self) -> None:

@@ -70,11 +70,12 @@ _ARROW_JS = (
 
 
 def coarse_power(power_w: float, signed: bool = False) -> str:
-    """Power for labels: to 0.1 kW, or to 10 W below 1 kW, so a label does not flicker."""
+    """Power for labels: to 0.1 kW, or to 50 W below 1 kW, so a label does not flicker."""
     if abs(power_w) >= 1000.0:
         text = f"{power_w / 1000.0:+.1f} kW" if signed else f"{abs(power_w) / 1000.0:.1f} kW"
     else:
-        text = f"{round(power_w, -1):+.0f} W" if signed else f"{round(abs(power_w), -1):.0f} W"
+        step_w = 50.0 * round(power_w / 50.0)
+        text = f"{step_w:+.0f} W" if signed else f"{abs(step_w):.0f} W"
     text = text.replace("-", "−")
     return "0 W" if text in ("+0 W", "−0 W") else text
 

@@ -42,7 +42,7 @@ _CELLS = (
 TEMPLATE = (
     '<div class="leg-kpis">'
     + "".join(f'<div class="leg-kpi {cls}"><span>{label}</span><b>{{{key}}}</b></div>' for label, key, cls in _CELLS)
-    + '</div><div class="leg-clock"><span class="leg-time">{time}</span> · {day} · clouds {clouds} · {temp} · '
+    + '</div><div class="leg-clock"><span class="leg-time">{date}, {time}</span> · {day} · clouds {clouds} · {temp} · '
     'tick <span class="leg-tick" data-tick="{tick}" data-wall="{wall}">{tick}</span>{paused}<br>'
     "since start: produced {e_prod}, used {e_cons}, shared {e_shared}, imported {e_imp}, exported {e_exp}</div>"
 )
@@ -68,7 +68,8 @@ def kpi_values(snap: Snapshot, paused: bool = False) -> dict[str, str]:
         "shared": format_power(snap.shared_w),
         "prod": format_power(snap.total_production_w),
         "cons": format_power(snap.total_consumption_w),
-        "time": f"{snap.timestamp:%a %d %b %Y, %H:%M:%S}",
+        "date": f"{snap.timestamp:%a %d %b %Y}",
+        "time": f"{snap.timestamp:%H:%M:%S}",
         "day": f"☀ day, sun {snap.sun_elevation_deg:.0f}°" if snap.is_day else "☾ night",
         "clouds": f"{snap.cloudiness * 100:.0f} %",
         "temp": f"{snap.temp_air_c:.0f} °C",
