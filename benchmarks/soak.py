@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_dashboard import load  # noqa: E402
-from benchmarks.ws_client import BokehClient  # noqa: E402
+from benchmarks.ws_client import open_and_close_sessions  # noqa: E402
 from server_support import Server, get_json  # noqa: E402
 
 MB = 2**20
@@ -48,19 +48,11 @@ def churn(total: int = 300, parallel: int = 10) -> dict:
         proc = psutil.Process(srv.proc.pid)
         _, base = get_json(srv.base + "/healthz")
 
-        def cycle(n):
-            for start in range(0, n, parallel):
-                batch = [BokehClient(srv.base).start() for _ in range(min(parallel, n - start))]
-                for c in batch:
-                    c.pulled.wait(60)
-                for c in batch:
-                    c.close()
-
-        cycle(30)
+        open_and_close_sessions(srv.base, 30, parallel)
         wait_sessions_zero(srv.base)
         rss_warm = proc.memory_info().rss
         t0 = time.monotonic()
-        cycle(total)
+        open_and_close_sessions(srv.base, total, parallel)
         cleaned = wait_sessions_zero(srv.base)
         time.sleep(1.0)
         _, after = get_json(srv.base + "/healthz")

@@ -116,3 +116,22 @@ class BokehClient:
                 pass
         if self._thread is not None:
             self._thread.join(5)
+
+
+def open_and_close_sessions(base_url: str, count: int, parallel: int = 10, timeout_s: float = 60.0) -> int:
+    """Open `count` sessions, `parallel` at a time, wait until each has its document, close them.
+
+    Returns how many sessions got their document; raises if one does not within `timeout_s`.
+    """
+    opened = 0
+    for start in range(0, count, parallel):
+        batch = [BokehClient(base_url).start() for _ in range(min(parallel, count - start))]
+        try:
+            for c in batch:
+                if not c.pulled.wait(timeout_s):
+                    raise RuntimeError(f"a session did not get its document in {timeout_s:.0f} s: {c.error}")
+            opened += len(batch)
+        finally:
+            for c in batch:
+                c.close()
+    return opened

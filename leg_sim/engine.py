@@ -197,9 +197,9 @@ class History:
             self._next = (self._next + 1) % self.capacity
             self._size = min(self._size + 1, self.capacity)
 
-    def columns(self, seconds: float | None = None, after_tick: int | None = None) -> dict[str, np.ndarray]:
-        """Rows in time order as columns; optionally only the last `seconds` of simulated time
-        or only ticks after `after_tick`."""
+    def columns(self, seconds: float | None = None) -> dict[str, np.ndarray]:
+        """Rows in time order as columns; optionally only the last `seconds` of simulated time.
+        For the ticks after a given one, use :meth:`tail_after`."""
         with self._lock:
             if self._size < self.capacity:
                 data = self._data[: self._size].copy()
@@ -207,8 +207,6 @@ class History:
                 data = np.concatenate([self._data[self._next :], self._data[: self._next]])
         if len(data) and seconds is not None:
             data = data[data[:, 1] >= data[-1, 1] - seconds]
-        if len(data) and after_tick is not None:
-            data = data[data[:, 0] > after_tick]
         return {name: data[:, k] for k, name in enumerate(HISTORY_FIELDS)}
 
     def tail_after(self, tick: int, limit: int | None = None) -> dict[str, np.ndarray]:

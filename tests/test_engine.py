@@ -130,7 +130,8 @@ def test_history_is_bounded_and_filters_by_time():
     assert len(cols["tick"]) == 50 and cols["tick"][0] == 31 and cols["tick"][-1] == 80
     last5min = s.history.columns(seconds=300)
     assert len(last5min["tick"]) == 6  # speed 60, 1 s ticks: one row per simulated minute
-    assert list(s.history.columns(after_tick=77)["tick"]) == [78, 79, 80]
+    assert list(s.history.tail_after(77)["tick"]) == [78, 79, 80]
+    assert list(s.history.tail_after(70, limit=2)["tick"]) == [79, 80]
     frame = s.history_frame()
     assert len(frame) == 50 and "total_production_w" in frame
 

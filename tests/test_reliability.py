@@ -8,6 +8,7 @@ import numpy as np
 import psutil
 import pytest
 
+from benchmarks.ws_client import open_and_close_sessions
 from conftest import make_sim
 from server_support import Server, get_json
 from test_engine import check_invariants
@@ -61,20 +62,6 @@ def test_healthz_turns_non_200_within_two_intervals_when_ticking_stops(fault_ser
     assert first_bad - stopped_at <= 2 * INTERVAL_MS / 1000
     status, body = get_json(fault_server.base + "/healthz")
     assert status == 503 and body["status"] in ("stopped", "stalled")
-
-
-def open_and_close_sessions(base: str, count: int, parallel: int = 10) -> int:
-    from benchmarks.ws_client import BokehClient
-
-    opened = 0
-    for start in range(0, count, parallel):
-        batch = [BokehClient(base).start() for _ in range(min(parallel, count - start))]
-        for c in batch:
-            assert c.pulled.wait(60), c.error
-        opened += len(batch)
-        for c in batch:
-            c.close()
-    return opened
 
 
 def test_session_churn_leaves_nothing_behind(tmp_path):

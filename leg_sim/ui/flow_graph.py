@@ -175,7 +175,6 @@ class FlowGraph(pn.viewable.Viewer):
     def _relayout(self, snap: Snapshot) -> None:
         ids = snap.house_ids
         lay = community_layout(ids)
-        self._layout = lay
         bx, by = lay.bus_xy
         gx, gy = lay.grid_xy
         hx, hy = lay.house_xy[:, 0], lay.house_xy[:, 1]
@@ -195,12 +194,12 @@ class FlowGraph(pn.viewable.Viewer):
         xs = [[float(x + house_r * u), float(bx - hub_r * u)] for x, u in zip(hx, ux)] + [[bx + hub_r, gx - hub_r]]
         ys = [[float(y + house_r * v), float(by - hub_r * v)] for y, v in zip(hy, uy)] + [[by, gy]]
         # Arrowheads sit at 55 % of the way from the outer end to the inner one.
-        self._arrow_x = np.append(hx + 0.55 * (bx - hx), bx + 0.55 * (gx - bx))
-        self._arrow_y = np.append(hy + 0.55 * (by - hy), by + 0.55 * (gy - by))
+        arrow_x = np.append(hx + 0.55 * (bx - hx), bx + 0.55 * (gx - bx))
+        arrow_y = np.append(hy + 0.55 * (by - hy), by + 0.55 * (gy - by))
         # Direction of "export" for each edge: house -> bus, bus -> grid.
         self._export_angle = np.append(np.arctan2(by - hy, bx - hx), math.atan2(gy - by, gx - bx))
         self._ids = ids
-        self.edges.replace(dict(xs=xs, ys=ys, ax=pack(self._arrow_x), ay=pack(self._arrow_y), **self._edge_columns(snap)))
+        self.edges.replace(dict(xs=xs, ys=ys, ax=pack(arrow_x), ay=pack(arrow_y), **self._edge_columns(snap)))
         self.houses.replace(dict(x=pack(hx), y=pack(hy), house_id=list(ids), label_y=pack(hy - self._label_dy), **self._house_columns(snap)))
         self.hubs.replace(
             dict(

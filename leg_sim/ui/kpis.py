@@ -9,8 +9,6 @@ carries the tick number and the wall-clock time the tick was computed
 
 from __future__ import annotations
 
-import re
-
 import panel as pn
 import param
 from bokeh.models import ColumnDataSource, CustomJS, Div
@@ -46,7 +44,6 @@ TEMPLATE = (
     'tick <span class="leg-tick" data-tick="{tick}" data-wall="{wall}">{tick}</span>{paused}<br>'
     "since start: produced {e_prod}, used {e_cons}, shared {e_shared}, imported {e_imp}, exported {e_exp}</div>"
 )
-SLOTS = tuple(dict.fromkeys(re.findall(r"\{(\w+)\}", TEMPLATE)))
 _FILL_JS = """
 let html = template;
 for (const key of Object.keys(source.data)) {
