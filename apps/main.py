@@ -1,11 +1,11 @@
-"""LEG-Simulator dashboard: `panel serve apps/main.py --plugins leg_sim.server.routes`.
+"""LEG-Simulator dashboard: `panel serve apps/main.py` (see `make serve` for the full command).
 
 Assembly only: the shared engine comes from leg_sim.server, the views from leg_sim.ui.
 """
 
 import panel as pn
 
-from leg_sim.server.engine_host import get_simulation
+from leg_sim.server.engine_host import start_simulation
 from leg_sim.server.session import dashboard_for_this_session
 
 pn.extension(
@@ -14,4 +14,4 @@ pn.extension(
     disconnect_notification="Connection to the LEG-Simulator server was lost. The view is frozen; reload the page once the server is back.",
 )
 
-dashboard_for_this_session(get_simulation()).servable(title="LEG-Simulator")
+dashboard_for_this_session(start_simulation()).servable(title="LEG-Simulator")

@@ -1,8 +1,10 @@
-"""Command line: `python -m leg_sim {check-config,run,serve}`.
+"""Command line: `python -m leg_sim {check-config,run,serve,settings}`.
 
 * ``check-config [PATH]`` validates a config and prints a one-line summary.
 * ``run [PATH]`` runs the engine headless and prints one line per tick.
 * ``serve [PATH]`` starts the dashboard server (see leg_sim.server.launch).
+* ``settings --markdown|--yaml`` prints the README's configuration tables or the
+  shipped config.yaml, both generated from leg_sim.settings.
 
 PATH defaults to $LEG_CONFIG, else ./config.yaml. A config error prints one
 line to stderr and exits with status 2, never a traceback.
@@ -15,11 +17,9 @@ import os
 import sys
 import time
 
+from leg_sim import settings as declared
 from leg_sim.config import ENV_CONFIG, ConfigError, load_config
-
-
-def _format_w(value_w: float) -> str:
-    return f"{value_w / 1000:.2f} kW" if abs(value_w) >= 1000 else f"{value_w:.0f} W"
+from leg_sim.units import format_power
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +34,14 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("config", nargs="?", default=None, help=f"YAML file (default: ${ENV_CONFIG} or config.yaml)")
         if name == "run":
             p.add_argument("--ticks", type=int, default=0, help="stop after this many ticks (0 = run until Ctrl-C)")
+    p = sub.add_parser("settings", help="print the configuration tables (Markdown) or config.yaml, from the declarations")
+    form = p.add_mutually_exclusive_group(required=True)
+    form.add_argument("--markdown", action="store_true", help="the README's configuration tables")
+    form.add_argument("--yaml", action="store_true", help="config.yaml with every key at its default")
     args = parser.parse_args(argv)
+    if args.command == "settings":
+        print(declared.markdown_tables() if args.markdown else declared.yaml_template(declared.HOUSE_EXAMPLE), end="")
+        return 0
     path = args.config or os.environ.get(ENV_CONFIG) or None
     try:
         settings = load_config(path)
@@ -64,8 +71,8 @@ def main(argv: list[str] | None = None) -> int:
             count += 1
             print(
                 f"tick {snap.tick:6d} {snap.timestamp:%Y-%m-%d %H:%M:%S} "
-                f"PV {_format_w(snap.total_production_w):>9} load {_format_w(snap.total_consumption_w):>9} "
-                f"import {_format_w(snap.grid_import_w):>9} export {_format_w(snap.grid_export_w):>9}",
+                f"PV {format_power(snap.total_production_w):>9} load {format_power(snap.total_consumption_w):>9} "
+                f"import {format_power(snap.grid_import_w):>9} export {format_power(snap.grid_export_w):>9}",
                 flush=True,
             )
             if args.ticks <= 0 or count < args.ticks:

@@ -1,13 +1,12 @@
-"""Typed, validated settings for LEG-Simulator.
+"""Validated settings for LEG-Simulator: a YAML file (or a dict) becomes a frozen :class:`Settings`.
 
-`config.yaml` (or a plain dict) becomes a frozen :class:`Settings`. Every key is
-checked for name, type and range; the first problem raises :class:`ConfigError`
-whose message is one line naming the key, the bad value and what is allowed::
+What each key means, its default and its range are declared once in
+:mod:`leg_sim.settings`; this module only reads YAML and checks it against those
+declarations. The first problem raises :class:`ConfigError` whose message is one
+line naming the key, the bad value and what is allowed::
 
     config.yaml: update_interval_ms = 50 is out of range; allowed: integer 100 to 10000 [ms]
 
-Units live in the key names (`update_interval_ms`, `pv_peak_kwp`, `tilt_deg`).
-Every optional key has a default, listed in :data:`DEFAULTS` and in the README.
 This module imports neither numpy nor any UI library: it is safe to use from a
 launcher that must fail fast before anything heavy loads.
 """
@@ -19,100 +18,74 @@ import datetime as dt
 import difflib
 import math
 import os
+import types
 from pathlib import Path
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from leg_sim.settings import HOUSE_SETTINGS, MAX_HOUSES, SETTINGS, Setting, defaults
+
 ENV_CONFIG = "LEG_CONFIG"
 ENV_PORT = "PORT"
 ENV_READ_ONLY = "LEG_READ_ONLY"
 
-#: Appliance names a house may list; the cycles live in leg_sim.profiles.appliances.
-APPLIANCE_NAMES = ("dishwasher", "washing_machine", "tumble_dryer", "oven", "ev_wallbox")
-#: Wallbox charging powers a house may have. [kW]
-EV_CHARGER_KW_CHOICES = (3.7, 7.4, 11.0)
-
-MAX_HOUSES = 10_000
+#: Every default as a nested dict (derived from leg_sim.settings).
+DEFAULTS: dict[str, Any] = defaults()
 
 
 class ConfigError(ValueError):
     """A setting is missing, malformed or out of range. The message is one line."""
 
 
-DEFAULTS: dict[str, Any] = {
-    "houses": 5,
-    "update_interval_ms": 1000,
-    "pv_variation": "enabled",
-    "flex_load_probability": 0.1,
-    "seed": 42,
-    "port": 8050,
-    "read_only": False,
-    "history_seconds": 3600,
-    "location": {
-        "latitude_deg": 47.38,
-        "longitude_deg": 8.54,
-        "altitude_m": 410.0,
-        "timezone": "Europe/Zurich",
-    },
-    "clock": {
-        "mode": "realtime",
-        "start": None,
-        "speed_factor": 60.0,
-    },
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class LocationSettings:
-    """Where the community is. [deg, deg, m, IANA zone name]"""
-
-    latitude_deg: float
-    longitude_deg: float
-    altitude_m: float
-    timezone: str
-
-
-@dataclasses.dataclass(frozen=True)
-class ClockSettings:
-    """How simulated time runs: `realtime` or `accelerated` from `start` at `speed_factor`."""
-
-    mode: str
-    start: dt.datetime | None
-    speed_factor: float
-
-
 @dataclasses.dataclass(frozen=True)
 class HouseSettings:
-    """Per-house overrides from a `houses:` list. A None field is drawn from the seed."""
+    """Per-house overrides from a `houses:` list, by key of :data:`leg_sim.settings.HOUSE_SETTINGS`.
 
-    house_id: str | None = None
-    pv_peak_kwp: float | None = None
-    tilt_deg: float | None = None
-    azimuth_deg: float | None = None
-    annual_consumption_kwh: float | None = None
-    household_size: int | None = None
-    appliances: tuple[str, ...] | None = None
-    ev_charger_kw: float | None = None
+    A key left out reads as None (drawn from the seed): ``overrides.tilt_deg``.
+    """
+
+    values: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _HOUSE_KEYS:
+            return self.values.get(name)
+        raise AttributeError(name)
+
+
+_HOUSE_KEYS = frozenset(s.key for s in HOUSE_SETTINGS)
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """The whole validated configuration. Build it with :func:`load_config`."""
+    """The whole validated configuration. Build it with :func:`load_config`.
 
-    house_count: int
-    house_overrides: tuple[HouseSettings, ...]
-    update_interval_ms: int
-    pv_variation: str
-    flex_load_probability: float
-    seed: int
-    port: int
-    read_only: bool
-    history_seconds: int
-    location: LocationSettings
-    clock: ClockSettings
+    Every declared key has a value: ``settings["clock.mode"]``, or as attributes
+    ``settings.update_interval_ms`` and ``settings.clock.mode``.
+    """
+
+    values: Mapping[str, Any]
+    house_overrides: tuple[HouseSettings, ...] = ()
     source: str = "<dict>"
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    @property
+    def house_count(self) -> int:
+        """Number of houses (the length of a `houses:` list, or its count)."""
+        return int(self.values["houses"])
+
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("values", {})
+        if name in values:
+            return values[name]
+        prefix = name + "."
+        section = {k[len(prefix):]: v for k, v in values.items() if k.startswith(prefix)}
+        if section:
+            return types.SimpleNamespace(**section)
+        raise AttributeError(name)
 
 
 # --------------------------------------------------------------------------- checks
@@ -132,7 +105,7 @@ def _key_text(name: Any) -> str:
 
 
 class _Checker:
-    """Collects the source name so every error line starts the same way."""
+    """Checks values against their declarations; every error line starts with the source name."""
 
     def __init__(self, source: str):
         self.source = source
@@ -140,38 +113,82 @@ class _Checker:
     def fail(self, key: str, value: Any, problem: str, allowed: str) -> ConfigError:
         return ConfigError(f"{self.source}: {key} = {_fmt(value)} {problem}; allowed: {allowed}")
 
-    def integer(self, key: str, value: Any, lo: int, hi: int, unit: str = "") -> int:
-        allowed = f"integer {lo} to {hi}{unit}"
+    def value(self, key: str, setting: Setting, value: Any) -> Any:
+        """`value` checked and converted as `setting` declares; `key` is where it was found."""
+        allowed = setting.allowed()
+        kind = setting.kind
+        if kind in ("integer", "houses"):
+            return self._integer(key, value, setting, allowed)
+        if kind == "number":
+            return self._number(key, value, setting, allowed)
+        if kind == "switch" and isinstance(value, bool):  # YAML reads on/off/yes/no as booleans
+            value = "enabled" if value else "disabled"
+        if kind in ("choice", "switch"):
+            choices = setting.choices or ()
+            if isinstance(value, bool) or value not in choices:
+                raise self.fail(key, value, "is not a valid choice", allowed)
+            return float(value) if all(isinstance(c, float) for c in choices) else value
+        if kind == "boolean":
+            if not isinstance(value, bool):
+                raise self.fail(key, value, "is not a boolean", allowed)
+            return value
+        if kind == "names":
+            if not isinstance(value, (list, tuple)):
+                raise self.fail(key, value, "is not a list", allowed)
+            for item in value:
+                if isinstance(item, bool) or item not in (setting.choices or ()):
+                    raise self.fail(key, item, "is not a valid choice", " or ".join(repr(c) for c in setting.choices or ()))
+            return tuple(dict.fromkeys(value))
+        if kind == "timezone":
+            return self._timezone(key, value, allowed)
+        if kind == "datetime":
+            return self._datetime(key, value, allowed)
+        if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
+            raise self.fail(key, value, "is not a valid id", allowed)
+        return str(value).strip()
+
+    def _integer(self, key: str, value: Any, setting: Setting, allowed: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and math.isfinite(value) and value.is_integer():
                 value = int(value)
             else:
                 raise self.fail(key, value, "is not an integer", allowed)
-        if not lo <= value <= hi:
+        assert setting.bounds is not None
+        if not setting.bounds[0] <= value <= setting.bounds[1]:
             raise self.fail(key, value, "is out of range", allowed)
         return value
 
-    def number(self, key: str, value: Any, lo: float, hi: float, unit: str = "") -> float:
-        allowed = f"number {lo:g} to {hi:g}{unit}"
+    def _number(self, key: str, value: Any, setting: Setting, allowed: str) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(key, value, "is not a number", allowed)
         value = float(value)
         if not math.isfinite(value):
             raise self.fail(key, value, "is not a finite number", allowed)
-        if not lo <= value <= hi:
+        assert setting.bounds is not None
+        if not setting.bounds[0] <= value <= setting.bounds[1]:
             raise self.fail(key, value, "is out of range", allowed)
         return value
 
-    def choice(self, key: str, value: Any, choices: tuple) -> Any:
-        allowed = " or ".join(_fmt(c) for c in choices)
-        if isinstance(value, bool) or value not in choices:
-            raise self.fail(key, value, "is not a valid choice", allowed)
+    def _timezone(self, key: str, value: Any, allowed: str) -> str:
+        if not isinstance(value, str):
+            raise self.fail(key, value, "is not a time zone name", allowed)
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise self.fail(key, value, "is not a known time zone", allowed) from None
         return value
 
-    def boolean(self, key: str, value: Any) -> bool:
-        if not isinstance(value, bool):
-            raise self.fail(key, value, "is not a boolean", "true or false")
-        return value
+    def _datetime(self, key: str, value: Any, allowed: str) -> dt.datetime | None:
+        if value is None or isinstance(value, dt.datetime):
+            return value
+        if isinstance(value, dt.date):
+            return dt.datetime(value.year, value.month, value.day)
+        if not isinstance(value, str):
+            raise self.fail(key, value, "is not a date-time", allowed)
+        try:
+            return dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise self.fail(key, value, "is not an ISO 8601 date-time", allowed) from None
 
     def mapping(self, key: str, value: Any, known: Mapping[str, Any]) -> dict:
         if not isinstance(value, Mapping):
@@ -247,58 +264,6 @@ def read_yaml(path: str | os.PathLike) -> dict:
     return data
 
 
-def _parse_start(check: _Checker, value: Any) -> dt.datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day)
-    allowed = "null or an ISO 8601 date-time such as '2026-06-21T06:00:00'"
-    if not isinstance(value, str):
-        raise check.fail("clock.start", value, "is not a date-time", allowed)
-    try:
-        return dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise check.fail("clock.start", value, "is not an ISO 8601 date-time", allowed) from None
-
-
-def _parse_house(check: _Checker, index: int, raw: Any) -> HouseSettings:
-    key = f"houses[{index}]"
-    known = {f.name: None for f in dataclasses.fields(HouseSettings)}
-    if not isinstance(raw, Mapping):
-        raise check.fail(key, raw, "is not a mapping", f"a mapping with keys {', '.join(known)}")
-    check.no_unknown(raw, known, prefix=f"{key}.")
-    out: dict[str, Any] = {}
-    if raw.get("house_id") is not None:
-        house_id = raw["house_id"]
-        if isinstance(house_id, bool) or not isinstance(house_id, (str, int)) or not str(house_id).strip():
-            raise check.fail(f"{key}.house_id", house_id, "is not a valid id", "a non-empty string or integer")
-        out["house_id"] = str(house_id).strip()
-    ranges = {
-        "pv_peak_kwp": (0.0, 100.0, " [kWp]"),
-        "tilt_deg": (0.0, 90.0, " [deg]"),
-        "azimuth_deg": (0.0, 360.0, " [deg, 180 = south]"),
-        "annual_consumption_kwh": (100.0, 50_000.0, " [kWh/a]"),
-    }
-    for name, (lo, hi, unit) in ranges.items():
-        if raw.get(name) is not None:
-            out[name] = check.number(f"{key}.{name}", raw[name], lo, hi, unit)
-    if raw.get("household_size") is not None:
-        out["household_size"] = check.integer(f"{key}.household_size", raw["household_size"], 1, 10, " [persons]")
-    if raw.get("appliances") is not None:
-        apps = raw["appliances"]
-        if not isinstance(apps, (list, tuple)):
-            raise check.fail(f"{key}.appliances", apps, "is not a list", f"a list of {', '.join(APPLIANCE_NAMES)}")
-        for app in apps:
-            check.choice(f"{key}.appliances", app, APPLIANCE_NAMES)
-        out["appliances"] = tuple(dict.fromkeys(apps))
-    if raw.get("ev_charger_kw") is not None:
-        value = check.number(f"{key}.ev_charger_kw", raw["ev_charger_kw"], 0.0, 50.0, " [kW]")
-        out["ev_charger_kw"] = check.choice(f"{key}.ev_charger_kw", value, EV_CHARGER_KW_CHOICES)
-    return HouseSettings(**out)
-
-
 def load_config(source: str | os.PathLike | Mapping | None = None, **overrides: Any) -> Settings:
     """Build validated :class:`Settings`.
 
@@ -338,65 +303,49 @@ def load_config(source: str | os.PathLike | Mapping | None = None, **overrides: 
 
 
 def _build(check: _Checker, raw: Mapping) -> Settings:
-    check.no_unknown(raw, DEFAULTS)
-    merged = _deep_merge(DEFAULTS, {k: v for k, v in raw.items() if k not in ("location", "clock")})
-    for section in ("location", "clock"):
-        given = raw.get(section, {})
-        given = {} if given is None else check.mapping(section, given, DEFAULTS[section])
-        merged[section] = {**DEFAULTS[section], **given}
+    sections = {s.section for s in SETTINGS if s.section}
+    top = {s.key: None for s in SETTINGS if not s.section} | dict.fromkeys(sorted(sections))
+    check.no_unknown(raw, top)
+    given: dict[str, Any] = {k: v for k, v in raw.items() if k not in sections}
+    for section in sorted(sections):
+        known = {s.key.split(".", 1)[1]: None for s in SETTINGS if s.section == section}
+        value = raw.get(section)
+        if value is not None:
+            given.update({f"{section}.{k}": v for k, v in check.mapping(section, value, known).items()})
+    values: dict[str, Any] = {}
+    house_overrides: tuple[HouseSettings, ...] = ()
+    for setting in SETTINGS:
+        if setting.key not in given:
+            values[setting.key] = setting.default
+        elif setting.kind == "houses" and isinstance(given[setting.key], list):
+            house_overrides = _parse_houses(check, given[setting.key])
+            values[setting.key] = len(house_overrides)
+        else:
+            values[setting.key] = check.value(setting.key, setting, given[setting.key])
+    return Settings(values=values, house_overrides=house_overrides, source=check.source)
 
-    houses = merged["houses"]
-    if isinstance(houses, list):
-        if not 1 <= len(houses) <= MAX_HOUSES:
-            raise check.fail("houses", f"<list of {len(houses)}>", "has the wrong length", f"1 to {MAX_HOUSES} entries")
-        overrides_ = tuple(_parse_house(check, i, h) for i, h in enumerate(houses))
-        ids = [h.house_id for h in overrides_ if h.house_id is not None]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise check.fail("houses[].house_id", dupes[0], "is used twice", "unique ids")
-        count = len(houses)
-    else:
-        count = check.integer("houses", houses, 1, MAX_HOUSES, " houses (or a list of house settings)")
-        overrides_ = ()
 
-    pv_variation = merged["pv_variation"]
-    if isinstance(pv_variation, bool):  # YAML reads on/off/yes/no as booleans
-        pv_variation = "enabled" if pv_variation else "disabled"
+def _parse_houses(check: _Checker, houses: list) -> tuple[HouseSettings, ...]:
+    if not 1 <= len(houses) <= MAX_HOUSES:
+        raise check.fail("houses", f"<list of {len(houses)}>", "has the wrong length", f"1 to {MAX_HOUSES} entries")
+    parsed = tuple(_parse_house(check, i, h) for i, h in enumerate(houses))
+    ids = [h.house_id for h in parsed if h.house_id is not None]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise check.fail("houses[].house_id", dupes[0], "is used twice", "unique ids")
+    return parsed
 
-    loc = merged["location"]
-    timezone = loc["timezone"]
-    if not isinstance(timezone, str):
-        raise check.fail("location.timezone", timezone, "is not a time zone name", "an IANA name such as 'Europe/Zurich'")
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise check.fail("location.timezone", timezone, "is not a known time zone", "an IANA name such as 'Europe/Zurich'") from None
-    location = LocationSettings(
-        latitude_deg=check.number("location.latitude_deg", loc["latitude_deg"], -90, 90, " [deg]"),
-        longitude_deg=check.number("location.longitude_deg", loc["longitude_deg"], -180, 180, " [deg]"),
-        altitude_m=check.number("location.altitude_m", loc["altitude_m"], -500, 9000, " [m]"),
-        timezone=timezone,
-    )
-    clk = merged["clock"]
-    clock = ClockSettings(
-        mode=check.choice("clock.mode", clk["mode"], ("realtime", "accelerated")),
-        start=_parse_start(check, clk["start"]),
-        speed_factor=check.number("clock.speed_factor", clk["speed_factor"], 0.1, 86_400, " [simulated s per wall s]"),
-    )
-    return Settings(
-        house_count=count,
-        house_overrides=overrides_,
-        update_interval_ms=check.integer("update_interval_ms", merged["update_interval_ms"], 100, 10_000, " [ms]"),
-        pv_variation=check.choice("pv_variation", pv_variation, ("enabled", "disabled")),
-        flex_load_probability=check.number("flex_load_probability", merged["flex_load_probability"], 0.0, 1.0),
-        seed=check.integer("seed", merged["seed"], 0, 2**32 - 1),
-        port=check.integer("port", merged["port"], 1, 65_535),
-        read_only=check.boolean("read_only", merged["read_only"]),
-        history_seconds=check.integer("history_seconds", merged["history_seconds"], 3600, 86_400, " [s]"),
-        location=location,
-        clock=clock,
-        source=check.source,
-    )
+
+def _parse_house(check: _Checker, index: int, raw: Any) -> HouseSettings:
+    key = f"houses[{index}]"
+    known = {s.key: None for s in HOUSE_SETTINGS}
+    if not isinstance(raw, Mapping):
+        raise check.fail(key, raw, "is not a mapping", f"a mapping with keys {', '.join(known)}")
+    check.no_unknown(raw, known, prefix=f"{key}.")
+    values = {
+        s.key: check.value(f"{key}.{s.key}", s, raw[s.key]) for s in HOUSE_SETTINGS if raw.get(s.key) is not None
+    }
+    return HouseSettings(values)
 
 
 def resolve_port(settings: Settings, environ: Mapping[str, str] | None = None) -> int:

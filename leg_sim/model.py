@@ -1,9 +1,16 @@
-"""The community's parts as `param.Parameterized` classes: House, Community, Grid.
+"""The community's model: House, Community and Grid, and the chain that turns an instant into powers.
 
-These hold parameters (with docs, bounds and units) and delegate the physics to
-leg_sim.profiles and leg_sim.flows. For the hot path the Community keeps a
-struct-of-arrays view of its houses (:class:`HouseTable`), rebuilt only when a
-house changes, so a tick never loops over houses in Python.
+The shape is pvlib's: pure functions do the physics (:mod:`leg_sim.profiles`,
+:mod:`leg_sim.flows`); thin ``param.Parameterized`` classes hold the parameters
+and all per-house state (:class:`House`, :class:`Community`, :class:`Grid`, like
+pvlib's ``PVSystem`` and ``Location``); and one named chain,
+:class:`CommunityChain` (like ``ModelChain``), runs the steps of one instant for
+every house at once.
+
+For the hot path the Community keeps a struct-of-arrays view of its houses
+(:class:`HouseTable`), rebuilt only when a house changes, so a tick never loops
+over houses in Python. Its topology (houses on the community bus, the bus on the
+grid) is a networkx directed graph (:func:`community_topology`).
 
 Default houses are drawn from the seed in blocks of 64: house *i* always gets
 the same roof, household and appliances for a given seed, whatever the house
@@ -13,45 +20,59 @@ count, so growing the community live does not reshuffle existing houses.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import types
+from typing import Any, Mapping
 
+import networkx as nx
 import numpy as np
+import pandas as pd
 import param
 
-from leg_sim.config import APPLIANCE_NAMES, EV_CHARGER_KW_CHOICES, HouseSettings
+from leg_sim import catalogue
+from leg_sim import flows as fl
+from leg_sim.config import HouseSettings
 from leg_sim.profiles import appliances as appl
-from leg_sim.profiles.weather import shadow_offsets_s
+from leg_sim.profiles import household, pv, weather
+from leg_sim.settings import HOUSE_SETTINGS, house_setting, setting
 
 _BLOCK = 64
 #: Side of the square the village's houses stand in. [m]
 VILLAGE_SIZE_M = 400.0
+#: Names of the two shared nodes of the topology.
+BUS, GRID = "Community bus", "Grid"
 
 
 class House(param.Parameterized):
-    """One house: a roof with (or without) PV, a household and its big appliances."""
+    """One house: a roof with (or without) PV, a household and its big appliances.
 
-    house_id = param.String(default="H001", doc="Unique id shown in the dashboard and the JSON.")
-    pv_peak_kwp = param.Number(
-        default=7.0, bounds=(0.0, 100.0), label="PV peak power (kWp)", doc="Installed PV DC power at STC; 0 = no PV. [kWp]"
-    )
-    tilt_deg = param.Number(default=30.0, bounds=(0.0, 90.0), label="Roof tilt (deg)", doc="Roof tilt from horizontal. [deg]")
-    azimuth_deg = param.Number(
-        default=180.0, bounds=(0.0, 360.0), label="Roof azimuth (deg)", doc="Direction the roof faces; 90 = east, 180 = south. [deg]"
-    )
-    annual_consumption_kwh = param.Number(
-        default=3500.0,
-        bounds=(100.0, 50_000.0),
-        label="Annual base consumption (kWh/a)",
-        doc="Energy of the household base load (H25 profile) per year, without the big appliances. [kWh/a]",
-    )
-    household_size = param.Integer(default=3, bounds=(1, 10), label="Household size (persons)", doc="People living in the house. [persons]")
-    appliances = param.ListSelector(
-        default=["washing_machine"], objects=list(APPLIANCE_NAMES), doc="Big appliances the house owns."
-    )
-    ev_charger_kw = param.Selector(
-        default=11.0, objects=list(EV_CHARGER_KW_CHOICES), label="Wallbox rating (kW)", doc="Charging power of the EV wallbox, if any. [kW]"
-    )
+    The settings a ``houses:`` entry may give are declared in
+    :data:`leg_sim.settings.HOUSE_SETTINGS`; the rest (position, fridge, standby)
+    are drawn from the seed and shape the base load's detail.
+    """
+
+    house_id = house_setting("house_id").parameter()
+    pv_peak_kwp = house_setting("pv_peak_kwp").parameter()
+    tilt_deg = house_setting("tilt_deg").parameter()
+    azimuth_deg = house_setting("azimuth_deg").parameter()
+    annual_consumption_kwh = house_setting("annual_consumption_kwh").parameter()
+    household_size = house_setting("household_size").parameter()
+    appliances = house_setting("appliances").parameter()
+    ev_charger_kw = house_setting("ev_charger_kw").parameter()
     x_m = param.Number(default=0.0, bounds=(0.0, VILLAGE_SIZE_M), doc="Position east in the village; sets when cloud shadows arrive. [m]")
     y_m = param.Number(default=0.0, bounds=(0.0, VILLAGE_SIZE_M), doc="Position north in the village. [m]")
+    fridge_power_w = param.Number(default=90.0, bounds=(0.0, 1000.0), doc="Fridge compressor power while running. [W]")
+    fridge_period_s = param.Number(default=2400.0, bounds=(60.0, 24 * 3600.0), doc="Length of one compressor cycle. [s]")
+    fridge_duty = param.Number(default=0.35, bounds=(0.0, 1.0), doc="Share of the cycle the compressor runs. [-]")
+    fridge_phase = param.Number(default=0.0, bounds=(0.0, 1.0), doc="Offset into the compressor cycle. [-]")
+    standby_w = param.Number(default=40.0, bounds=(0.0, 1000.0), doc="Floor the base load never drops below. [W]")
+
+
+#: House parameters that go into the struct-of-arrays view as plain float columns.
+_FLOAT_COLUMNS = (
+    "pv_peak_kwp tilt_deg azimuth_deg annual_consumption_kwh "
+    "fridge_power_w fridge_period_s fridge_duty fridge_phase standby_w"
+).split()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,11 +135,11 @@ def _draw_block(seed: int, block: int) -> dict[str, np.ndarray]:
     size = rng.choice([1, 2, 3, 4, 5], size=n, p=[0.20, 0.33, 0.18, 0.20, 0.09])
     base_kwh = np.array([0, 1500, 2500, 3300, 4000, 4700])[size]
     annual = np.round(base_kwh * np.exp(rng.normal(0.0, 0.15, n)), -1)
-    u = rng.uniform(size=(n, len(appl.CATALOGUE)))
-    owns_p = np.array([0.75, 0.95, 0.35, 0.85, 0.30])
-    owned = u < owns_p
-    owned[:, appl.NAMES.index("dishwasher")] &= (size > 1) | (u[:, 0] < 0.55)
-    ev_kw = rng.choice(np.array(EV_CHARGER_KW_CHOICES), size=n, p=[0.3, 0.2, 0.5])
+    u = rng.uniform(size=(n, len(catalogue.CATALOGUE)))
+    owned = u < np.array([a.ownership for a in catalogue.CATALOGUE])
+    dishwasher = catalogue.NAMES.index("dishwasher")
+    owned[:, dishwasher] &= (size > 1) | (u[:, dishwasher] < 0.55)  # singles own fewer dishwashers
+    ev_kw = rng.choice(np.array(catalogue.EV_CHARGER_KW_CHOICES), size=n, p=[0.3, 0.2, 0.5])
     return {
         "pv_peak_kwp": np.where(has_pv, kwp, 0.0),
         "tilt_deg": np.round(tilt, 1),
@@ -142,21 +163,47 @@ def house_id_for(index: int) -> str:
     return f"H{index + 1:03d}"
 
 
-class Community(param.Parameterized):
-    """The houses, where they are, and the struct-of-arrays view used by the tick."""
+@functools.lru_cache(maxsize=4)
+def community_topology(house_ids: tuple[str, ...]) -> nx.DiGraph:
+    """The community as a directed graph: every house feeds the bus, the bus feeds the grid.
 
-    latitude_deg = param.Number(default=47.38, bounds=(-90.0, 90.0), constant=True, label="Latitude (deg)", doc="[deg]")
-    longitude_deg = param.Number(default=8.54, bounds=(-180.0, 180.0), constant=True, label="Longitude (deg)", doc="[deg]")
-    altitude_m = param.Number(default=410.0, bounds=(-500.0, 9000.0), constant=True, label="Altitude (m)", doc="Above sea level. [m]")
-    timezone = param.String(default="Europe/Zurich", constant=True, doc="IANA time zone of the community's clocks.")
-    seed = param.Integer(default=42, bounds=(0, 2**32 - 1), constant=True, doc="Seed for the default houses.")
+    Edges point the way *export* flows (house → bus → grid); a negative edge power
+    means power flows against the edge. Node attribute ``kind`` is ``house``,
+    ``bus`` or ``grid``; the edge order is the houses' display order, then the
+    bus → grid edge. Batteries or feeders would be further nodes and edges here.
+    Cached per house set: treat the graph as read-only.
+    """
+    graph = nx.DiGraph()
+    graph.add_nodes_from(house_ids, kind="house")
+    graph.add_node(BUS, kind="bus")
+    graph.add_node(GRID, kind="grid")
+    graph.add_edges_from((h, BUS) for h in house_ids)
+    graph.add_edge(BUS, GRID)
+    return graph
+
+
+class Community(param.Parameterized):
+    """The houses, where they are, and the struct-of-arrays view used by the tick.
+
+    It also keeps the community's own energy accounts (production, consumption,
+    power shared between houses); the exchange with the grid is on the grid's meter.
+    """
+
+    latitude_deg = setting("location.latitude_deg").parameter(constant=True)
+    longitude_deg = setting("location.longitude_deg").parameter(constant=True)
+    altitude_m = setting("location.altitude_m").parameter(constant=True)
+    timezone = setting("location.timezone").parameter(constant=True)
+    seed = setting("seed").parameter(constant=True)
     houses = param.List(default=[], item_type=House, doc="The houses, in display order.")
 
-    def __init__(self, overrides: tuple[HouseSettings, ...] = (), **params):
+    def __init__(self, overrides: tuple[HouseSettings, ...] = (), **params: Any):
         super().__init__(**params)
         self._overrides = tuple(overrides)
-        self._extra: dict[str, np.ndarray] = {}
         self._table: HouseTable | None = None
+        #: Energy since start: production, consumption and locally shared. [kWh]
+        self.production_kwh = 0.0
+        self.consumption_kwh = 0.0
+        self.shared_kwh = 0.0
 
     @property
     def house_count(self) -> int:
@@ -170,40 +217,28 @@ class Community(param.Parameterized):
             return
         if count < old:
             self.houses = self.houses[:count]
-            self._extra = {k: v[:count] for k, v in self._extra.items()}
         else:
             attrs = default_house_attributes(self.seed, old, count - old)
-            new = [self._make_house(old + j, {k: v[j] for k, v in attrs.items()}) for j in range(count - old)]
-            self.houses = self.houses + new
-            extra_keys = ("fridge_power_w", "fridge_period_s", "fridge_duty", "fridge_phase", "standby_w")
-            self._extra = {k: np.concatenate([self._extra.get(k, np.empty(0))[:old], attrs[k]]) for k in extra_keys}
+            self.houses = self.houses + [self._make_house(old + j, {k: v[j] for k, v in attrs.items()}) for j in range(count - old)]
         self._table = None
 
-    def _make_house(self, index: int, drawn: dict) -> House:
-        o = self._overrides[index] if index < len(self._overrides) else HouseSettings()
-        owned = [name for name, has in zip(appl.NAMES, drawn["owned"]) if has]
-
-        def pick(name, default):
-            value = getattr(o, name)
-            return default if value is None else value
-
+    def _make_house(self, index: int, drawn: Mapping[str, Any]) -> House:
+        given = (self._overrides[index] if index < len(self._overrides) else HouseSettings()).values
+        drawn = {**drawn, "house_id": house_id_for(index), "appliances": [n for n, has in zip(catalogue.NAMES, drawn["owned"]) if has]}
+        # A key the config gives wins; the rest is what the seed drew for this house.
+        values = {s.key: drawn[s.key] if given.get(s.key) is None else given[s.key] for s in HOUSE_SETTINGS}
         house = House(
-            house_id=pick("house_id", house_id_for(index)),
-            pv_peak_kwp=float(pick("pv_peak_kwp", drawn["pv_peak_kwp"])),
-            tilt_deg=float(pick("tilt_deg", drawn["tilt_deg"])),
-            azimuth_deg=float(pick("azimuth_deg", drawn["azimuth_deg"])),
-            annual_consumption_kwh=float(pick("annual_consumption_kwh", drawn["annual_consumption_kwh"])),
-            household_size=int(pick("household_size", drawn["household_size"])),
-            appliances=list(pick("appliances", owned)),
-            ev_charger_kw=float(pick("ev_charger_kw", drawn["ev_charger_kw"])),
-            x_m=float(drawn["x_m"]),
-            y_m=float(drawn["y_m"]),
+            house_id=str(values["house_id"]),
+            appliances=list(values["appliances"]),
+            household_size=int(values["household_size"]),
+            **{k: float(values[k]) for k in ("pv_peak_kwp", "tilt_deg", "azimuth_deg", "annual_consumption_kwh", "ev_charger_kw")},
+            **{k: float(drawn[k]) for k in ("x_m", "y_m", "fridge_power_w", "fridge_period_s", "fridge_duty", "fridge_phase", "standby_w")},
             name=f"House {index}",
         )
         house.param.watch(self._house_changed, [p for p in House.param if p != "name"])
         return house
 
-    def _house_changed(self, *events) -> None:
+    def _house_changed(self, *events: Any) -> None:
         self._table = None
 
     @param.depends("houses", watch=True)
@@ -216,48 +251,201 @@ class Community(param.Parameterized):
             self._table = self._build_table()
         return self._table
 
+    def topology(self) -> nx.DiGraph:
+        """The community's directed graph (see :func:`community_topology`)."""
+        return community_topology(self.table().house_ids)
+
     def _build_table(self) -> HouseTable:
         hs = self.houses
         ids = tuple(h.house_id for h in hs)
         if len(set(ids)) != len(ids):
             raise ValueError("house_id values must be unique")
 
-        def arr(name, dtype=float):
-            a = np.fromiter((getattr(h, name) for h in hs), dtype=dtype, count=len(hs))
+        def arr(name: str) -> np.ndarray:
+            a = np.fromiter((getattr(h, name) for h in hs), dtype=float, count=len(hs))
             a.flags.writeable = False
             return a
 
-        owned = np.array([[n in h.appliances for n in appl.NAMES] for h in hs], dtype=bool).reshape(len(hs), len(appl.NAMES))
+        columns = {name: arr(name) for name in _FLOAT_COLUMNS}
+        owned = np.array([[n in h.appliances for n in catalogue.NAMES] for h in hs], dtype=bool).reshape(len(hs), len(catalogue.NAMES))
         owned.flags.writeable = False
         ev_w = arr("ev_charger_kw") * 1000.0
-        offsets = shadow_offsets_s(arr("x_m"), arr("y_m"))
-        extra = {}
-        for k, v in self._extra.items():
-            v = v[: len(hs)].copy()
-            v.flags.writeable = False
-            extra[k] = v
-        return HouseTable(
-            house_ids=ids,
-            pv_peak_kwp=arr("pv_peak_kwp"),
-            tilt_deg=arr("tilt_deg"),
-            azimuth_deg=arr("azimuth_deg"),
-            annual_consumption_kwh=arr("annual_consumption_kwh"),
-            owned=owned,
-            ev_rating_w=ev_w,
-            shadow_offset_s=offsets,
-            **extra,
-        )
+        offsets = weather.shadow_offsets_s(arr("x_m"), arr("y_m"))
+        offsets.flags.writeable = False
+        return HouseTable(house_ids=ids, owned=owned, ev_rating_w=ev_w, shadow_offset_s=offsets, **columns)
+
+    def record(self, flows: fl.Flows, dt_s: float) -> None:
+        """Book one tick's production, consumption and shared power over its simulated step `dt_s`. [s]"""
+        self.production_kwh += fl.energy_kwh(flows.total_production_w, dt_s)
+        self.consumption_kwh += fl.energy_kwh(flows.total_consumption_w, dt_s)
+        self.shared_kwh += fl.energy_kwh(flows.shared_w, dt_s)
 
 
 class Grid(param.Parameterized):
-    """The external grid behind the community's connection point.
+    """The public grid behind the community's connection point, and the meter at that point.
 
-    It takes whatever surplus the community bus cannot place and supplies
-    whatever deficit is left; the numbers come from leg_sim.flows.settle.
+    The grid takes whatever surplus the community bus cannot place and supplies
+    whatever deficit is left (:func:`leg_sim.flows.settle` works out how much);
+    its meter counts that exchange in kWh, as the network operator's meter at the
+    connection point would.
 
-    Seam for price signals: a tariff or dynamic price (EUR/kWh for import and
-    export) would be a parameter here, read by an optimisation layer. Nothing
-    in the simulation uses prices today; see leg_sim.seams.PriceSignal.
+    Seam for price signals (:class:`leg_sim.seams.PriceSignal`): a tariff or
+    dynamic price for import and export (EUR/kWh) would be read here and by an
+    optimisation layer. Nothing in the simulation uses prices today.
     """
 
-    name_label = param.String(default="Grid", doc="Name shown for the grid node.")
+    import_kwh = param.Number(default=0.0, bounds=(0.0, None), constant=True, doc="Energy drawn from the grid since start. [kWh]")
+    export_kwh = param.Number(default=0.0, bounds=(0.0, None), constant=True, doc="Energy fed into the grid since start. [kWh]")
+
+    def record(self, flows: fl.Flows, dt_s: float) -> None:
+        """Meter one tick's exchange over its simulated step `dt_s`. [s]"""
+        with param.edit_constant(self):
+            self.param.update(
+                import_kwh=self.import_kwh + fl.energy_kwh(flows.grid_import_w, dt_s),
+                export_kwh=self.export_kwh + fl.energy_kwh(flows.grid_export_w, dt_s),
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class Instant:
+    """What the chain computed for one simulated instant: weather, per-house powers, flows, energy."""
+
+    time: pd.Timestamp
+    dt_s: float
+    sun_elevation_deg: float
+    cloudiness: float
+    temp_air_c: float
+    house_ids: tuple[str, ...]
+    pv_power_w: np.ndarray
+    base_load_w: np.ndarray
+    flex_load_w: np.ndarray
+    flex_code: np.ndarray
+    flows: fl.Flows
+    energy_kwh: Mapping[str, float]
+
+
+class CommunityChain:
+    """Turns a simulated instant into per-house powers for the whole community (pvlib's ModelChain shape).
+
+    The steps of :meth:`run`, each a pure function of :mod:`leg_sim.profiles` or
+    :mod:`leg_sim.flows`, all vectorised over houses:
+
+    1. sky: solar position and Ineichen clear sky for the village (``pv.sky_at``);
+    2. weather: passing clouds (``weather.CloudField``) and air temperature;
+    3. PV: transposition to every roof, then AC power (``pv.plane_of_array_w_m2``,
+       ``pv.pv_ac_power_w``);
+    4. base load: H25 shape, fridge cycle, noise, standby (``household``);
+    5. flex load: appliance cycles (``appliances.FlexProcess``);
+    6. flows: pool on the community bus, settle with the grid (``flows.settle``),
+       and book the energy of the simulated step on the community's accounts and
+       the grid's meter.
+
+    The chain owns the random state (cloud field, appliance process, load noise),
+    all drawn from the community's seed, so the same seed and the same sequence of
+    instants give the same powers.
+
+    Parameters
+    ----------
+    community
+        The houses and the location.
+    grid
+        The grid at the connection point, whose meter records the exchange.
+    """
+
+    def __init__(self, community: Community, grid: Grid):
+        self.community = community
+        self.grid = grid
+        self._rng = np.random.default_rng(community.seed)
+        self._clouds = weather.CloudField(self._rng)
+        self._flex = appl.FlexProcess(self._rng)
+        self._noise = np.empty(0)
+        self._table: HouseTable | None = None
+        self._flex_probability: float | None = None
+        self._linke = pv.monthly_linke_turbidity(community.latitude_deg, community.longitude_deg)
+
+    def _prepare(self, t_s: float, flex_load_probability: float) -> HouseTable:
+        """Bring the random state in line with the houses and the flex probability."""
+        table = self.community.table()
+        if table is not self._table or flex_load_probability != self._flex_probability:
+            self._flex.configure(table.owned, flex_load_probability, t_s)
+            n_old = len(self._noise)
+            if len(table) != n_old:
+                extra = self._rng.normal(0.0, household.NOISE_SIGMA, max(len(table) - n_old, 0))
+                self._noise = np.concatenate([self._noise[: len(table)], extra])
+            self._table, self._flex_probability = table, flex_load_probability
+        return table
+
+    def run(self, time: pd.Timestamp, dt_s: float, *, pv_variation: bool = True, flex_load_probability: float = 0.1) -> Instant:
+        """Compute one instant for every house and book its energy.
+
+        Parameters
+        ----------
+        time
+            Simulated instant, time-zone aware.
+        dt_s
+            Simulated time since the previous instant; energy is booked over this
+            step only (0 books nothing). [s]
+        pv_variation
+            Passing clouds (True) or a clear sky (False).
+        flex_load_probability
+            Long-run share of time a house with big appliances has one running. [-]
+        """
+        comm = self.community
+        t_s = time.timestamp()
+        # Seam (leg_sim.seams.ControlSignal): commands for houses would be applied here,
+        # before the appliance process advances.
+        table = self._prepare(t_s, float(flex_load_probability))
+
+        sky = pv.sky_at(time, comm.latitude_deg, comm.longitude_deg, comm.altitude_m, self._linke[time.month - 1])
+        if pv_variation:
+            beam, diffuse = self._clouds.factors(t_s, table.shadow_offset_s)
+            cloudiness = self._clouds.cloudiness
+        else:
+            beam, diffuse, cloudiness = 1.0, 1.0, 0.0
+        local = time.tz_convert(comm.timezone)
+        month_fraction = local.month - 1 + (local.day - 15) / 30.5
+        temp_air_c = weather.air_temperature_c(month_fraction, local.hour + local.minute / 60.0, cloudiness)
+        poa = pv.plane_of_array_w_m2(table.tilt_deg, table.azimuth_deg, sky, beam, diffuse)
+        pv_w = pv.pv_ac_power_w(poa, table.pv_peak_kwp, temp_air_c)
+
+        self._noise = household.noise_step(self._noise, dt_s, self._rng.standard_normal(len(table)))
+        base_w = household.base_load_w(
+            household.h25_w_per_kwh(time, comm.timezone),
+            table.annual_consumption_kwh,
+            table.fridge_power_w,
+            table.fridge_duty,
+            household.fridge_on(t_s, table.fridge_period_s, table.fridge_duty, table.fridge_phase),
+            self._noise,
+            table.standby_w,
+        )
+        codes = self._flex.advance(t_s).copy()
+        flex_w = self._flex.power_w(t_s, table.ev_rating_w)
+
+        # Seam (leg_sim.seams.Storage): batteries would change each house's net power here.
+        flows = fl.settle(pv_w, base_w + flex_w)
+        comm.record(flows, dt_s)
+        self.grid.record(flows, dt_s)
+        # Seam (leg_sim.seams.Optimiser / PriceSignal): an optimiser would read this instant
+        # (and the grid's prices) and return control signals for the next one.
+        return Instant(
+            time=time,
+            dt_s=dt_s,
+            sun_elevation_deg=90.0 - sky.apparent_zenith_deg,
+            cloudiness=float(cloudiness),
+            temp_air_c=temp_air_c,
+            house_ids=table.house_ids,
+            pv_power_w=pv_w,
+            base_load_w=base_w,
+            flex_load_w=flex_w,
+            flex_code=codes,
+            flows=flows,
+            energy_kwh=types.MappingProxyType(
+                {
+                    "production_kwh": comm.production_kwh,
+                    "consumption_kwh": comm.consumption_kwh,
+                    "grid_import_kwh": self.grid.import_kwh,
+                    "grid_export_kwh": self.grid.export_kwh,
+                    "shared_kwh": comm.shared_kwh,
+                }
+            ),
+        )

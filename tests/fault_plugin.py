@@ -4,6 +4,8 @@ Adds routes to a test server (never to a production one):
 
 * ``GET /test/fault?count=N`` — the next N ticks raise inside the engine;
 * ``GET /test/stop`` — stop the tick loop, as if the engine thread had died.
+
+The engine's tick is wrapped on the first request, not at import.
 """
 
 from __future__ import annotations
@@ -13,30 +15,37 @@ import threading
 
 from tornado.web import RequestHandler
 
-from leg_sim.server.engine_host import get_simulation
+from leg_sim.server.engine_host import start_simulation
 
 _pending = {"faults": 0}
 _lock = threading.Lock()
-_sim = get_simulation()
-_real_compute = _sim._compute
+_wrapped: set[int] = set()
 
 
-def _compute_with_faults():
+def _simulation_with_faults():
+    sim = start_simulation()
     with _lock:
-        fail = _pending["faults"] > 0
-        if fail:
-            _pending["faults"] -= 1
-    if fail:
-        raise RuntimeError("injected fault")
-    return _real_compute()
+        if id(sim) not in _wrapped:
+            real_compute = sim._compute
 
+            def compute_with_faults():
+                with _lock:
+                    fail = _pending["faults"] > 0
+                    if fail:
+                        _pending["faults"] -= 1
+                if fail:
+                    raise RuntimeError("injected fault")
+                return real_compute()
 
-_sim._compute = _compute_with_faults
+            sim._compute = compute_with_faults
+            _wrapped.add(id(sim))
+    return sim
 
 
 class Fault(RequestHandler):
     def get(self):
         count = int(self.get_query_argument("count", "1"))
+        _simulation_with_faults()
         with _lock:
             _pending["faults"] += count
         self.write(json.dumps({"pending_faults": _pending["faults"]}))
@@ -44,7 +53,7 @@ class Fault(RequestHandler):
 
 class Stop(RequestHandler):
     def get(self):
-        _sim.stop()
+        _simulation_with_faults().stop()
         self.write(json.dumps({"stopped": True}))
 
 

@@ -38,6 +38,7 @@ def server_command(port: int, extra: tuple[str, ...] = ()) -> list[str]:
     return [
         sys.executable, "-m", "panel", "serve", str(REPO / "apps" / "main.py"),
         "--address", "127.0.0.1", "--port", str(port),
+        "--setup", str(REPO / "leg_sim" / "server" / "startup.py"),
         "--plugins", "leg_sim.server.routes", "--index", "main",
         "--allow-websocket-origin", f"127.0.0.1:{port}",
         "--unused-session-lifetime", "1000", "--check-unused-sessions", "500",

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from conftest import make_sim
 from leg_sim.config import DEFAULTS, ConfigError, load_config
 from leg_sim.ui.controls import CONTROLLED, Controls
+from leg_sim.ui.readmodel import ReadModel
 
 #: Every scalar key with a value of the wrong type and one out of range (None: no range).
 KEYS = {
@@ -106,7 +107,7 @@ def test_fuzzed_yaml_text_only_ever_raises_config_error(tmp_path_factory, text):
 def test_out_of_bounds_widget_values_are_rejected_and_lose_nothing(name, bad):
     sim = make_sim()
     before = getattr(sim, name)
-    controls = Controls(sim=sim)
+    controls = Controls(reader=ReadModel(sim), target=sim)
     controls._from_widget(name, bad)
     assert getattr(sim, name) == before
     assert "not applied" in controls.message.object and "allowed" in controls.message.object

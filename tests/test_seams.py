@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 
-from leg_sim import engine, model, seams
+from leg_sim import model, seams
 
 
 def test_each_seam_is_named_and_documented():
@@ -13,8 +13,8 @@ def test_each_seam_is_named_and_documented():
         assert inspect.getdoc(obj) and len(inspect.getdoc(obj)) > 80
 
 
-def test_engine_marks_where_each_seam_plugs_in():
-    src = inspect.getsource(engine.Simulation._compute)
+def test_the_chain_marks_where_each_seam_plugs_in():
+    src = inspect.getsource(model.CommunityChain.run)
     for name in ("ControlSignal", "Storage", "Optimiser", "PriceSignal"):
         assert f"leg_sim.seams.{name}" in src or name in src
     assert "PriceSignal" in inspect.getdoc(model.Grid)

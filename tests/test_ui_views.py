@@ -14,8 +14,14 @@ from leg_sim.ui.controls import Controls
 from leg_sim.ui.dashboard import Dashboard
 from leg_sim.ui.graph_layout import community_layout, ring_sizes
 from leg_sim.ui.kpis import KpiPanel, kpi_html
+from leg_sim.ui.readmodel import ReadModel
 from leg_sim.ui.sankey import GROUP_ABOVE, TOP, SupplySankey, sankey_spec
-from leg_sim.units import format_power
+from leg_sim.ui.theme import IDLE_W
+from leg_sim.units import COARSE, format_power
+
+
+def coarse_power(power_w, signed=False):
+    return format_power(power_w, signed=signed, resolution=COARSE)
 
 
 def run(sim, view, ticks=5):
@@ -27,7 +33,7 @@ def run(sim, view, ticks=5):
 
 def test_flow_graph_shows_the_snapshot():
     sim = make_sim(houses=6, flex_load_probability=0.5)
-    g = fg.FlowGraph(sim=sim)
+    g = fg.FlowGraph(reader=ReadModel(sim))
     snap = run(sim, g, 8)
     houses = g.houses.source.data
     assert list(houses["house_id"]) == list(snap.house_ids)
@@ -39,20 +45,21 @@ def test_flow_graph_shows_the_snapshot():
     signed = np.append(snap.net_power_w, snap.grid_export_w - snap.grid_import_w)
     assert list(edges["state"]) == fg.edge_state(signed).tolist()
     assert_allclose(edges["power_kw"], np.abs(signed) / 1000, atol=0.006)
-    assert edges["dst"][-1] == ("Grid" if snap.grid_export_w > fg.IDLE_W else "Community bus")
+    assert edges["dst"][-1] == ("Grid" if snap.grid_export_w > IDLE_W else "Community bus")
+    assert_allclose(snap.edge_power_w(), signed)  # the topology's edges: houses → bus, then bus → grid
     hubs = g.hubs.source.data
-    assert fg.coarse_power(snap.shared_w) in hubs["label"][0]
+    assert coarse_power(snap.shared_w) in hubs["label"][0]
     labels = houses["label"]
     assert labels[0] == fg.net_label("H001", snap.net_power_w[0])
     assert fg.net_label("H9", 2345.0) == "H9  +2.3 kW" and fg.net_label("H9", -148.0) == "H9  −150 W"
-    assert fg.coarse_power(-170.0, signed=True) == "−150 W" and fg.coarse_power(12.0) == "0 W"
+    assert coarse_power(-170.0, signed=True) == "−150 W" and coarse_power(12.0) == "0 W"
 
 
 def test_arrowheads_flip_with_the_flow_direction():
     export = fg.edge_state(np.array([500.0, -500.0, 5.0]))
     assert export.tolist() == [1, -1, 0]
     sim = make_sim(houses=5)
-    g = fg.FlowGraph(sim=sim)
+    g = fg.FlowGraph(reader=ReadModel(sim))
     snap = run(sim, g, 1)
     edges = g.edges.source.data
     state = fg.edge_state(np.append(snap.net_power_w, snap.grid_export_w - snap.grid_import_w))
@@ -70,7 +77,7 @@ def test_edge_width_is_proportional_and_clamped():
 
 def test_flow_graph_relayouts_when_the_house_count_changes():
     sim = make_sim(houses=5)
-    g = fg.FlowGraph(sim=sim)
+    g = fg.FlowGraph(reader=ReadModel(sim))
     run(sim, g, 1)
     sim.house_count = 100
     snap = run(sim, g, 1)
@@ -83,7 +90,7 @@ def test_flow_graph_relayouts_when_the_house_count_changes():
 
 def test_flow_graph_sends_only_changed_columns():
     sim = make_sim(houses=5, pv_variation="disabled")
-    g = fg.FlowGraph(sim=sim)
+    g = fg.FlowGraph(reader=ReadModel(sim))
     run(sim, g, 1)
     snap = sim.step()
     changed = g.houses.push(g._house_columns(snap))
@@ -112,7 +119,7 @@ def test_layout_is_readable_from_2_to_200_houses():
 
 def test_kpis_show_formatted_values_and_the_tick():
     sim = make_sim(houses=8)
-    k = KpiPanel(sim=sim)
+    k = KpiPanel(reader=ReadModel(sim))
     snap = run(sim, k, 4)
     text = k.text
     for value in (snap.grid_import_w, snap.grid_export_w, snap.shared_w, snap.total_production_w):
@@ -127,7 +134,7 @@ def test_chart_backfills_from_history_and_streams_each_tick():
     sim = make_sim(houses=4, clock={"speed_factor": 10.0})
     for _ in range(30):
         sim.step()
-    chart = CommunityChart(sim=sim)
+    chart = CommunityChart(reader=ReadModel(sim))
     assert len(chart.source.data["time"]) == 30  # 30 ticks x 10 s = 5 min, all in the window
     snap = None
     for _ in range(3):
@@ -164,7 +171,7 @@ def test_sankey_groups_small_contributors_past_20_houses():
 
 def test_sankey_is_sent_only_when_its_numbers_change():
     sim = make_sim(houses=5, clock={"start": "2026-06-21T01:00:00"}, pv_variation="disabled")
-    s = SupplySankey(sim=sim)
+    s = SupplySankey(reader=ReadModel(sim))
     snap = sim.step()
     s.update(snap)
     sends = s.sends
@@ -174,7 +181,7 @@ def test_sankey_is_sent_only_when_its_numbers_change():
 
 def test_controls_write_to_the_simulation_and_follow_it():
     sim = make_sim()
-    c = Controls(sim=sim)
+    c = Controls(reader=ReadModel(sim), target=sim)
     c.widgets["house_count"].value = 9
     assert sim.house_count == 9
     sim.flex_load_probability = 0.42
@@ -187,7 +194,7 @@ def test_controls_write_to_the_simulation_and_follow_it():
 
 def test_controls_reject_out_of_bounds_values_and_keep_the_old_one():
     sim = make_sim()
-    c = Controls(sim=sim)
+    c = Controls(reader=ReadModel(sim), target=sim)
     c._from_widget("update_interval_ms", 50)
     assert sim.update_interval_ms == 1000
     assert "not applied" in c.message.object and "100 to 10000" in c.message.object
@@ -196,7 +203,7 @@ def test_controls_reject_out_of_bounds_values_and_keep_the_old_one():
 def test_controls_leave_no_watcher_behind():
     sim = make_sim()
     before = sim.watcher_count
-    views = [Controls(sim=sim) for _ in range(10)]
+    views = [Controls(reader=ReadModel(sim), target=sim) for _ in range(10)]
     assert sim.watcher_count == before + 10 * 7  # one per controlled parameter per session
     for v in views:
         v.dispose()
@@ -205,7 +212,7 @@ def test_controls_leave_no_watcher_behind():
 
 def test_read_only_has_no_widgets():
     sim = make_sim(read_only=True)
-    c = Controls(sim=sim)
+    c = Controls(reader=ReadModel(sim), target=sim)
     assert c.widgets == {} and c.read_only
 
 
@@ -238,17 +245,19 @@ def test_sankey_value_only_changes_reach_the_rendered_model():
 
     sim = make_sim(houses=5, pv_variation="disabled", clock={"speed_factor": 600.0})
     sim.step()
-    s = SupplySankey(sim=sim)
-    s.__panel__().get_root(Document())
-    [(model, _)] = s._pane._models.values()  # the model a browser would get
+    s = SupplySankey(reader=ReadModel(sim))
+    model = s.__panel__().get_root(Document())  # the model a browser would get
+    restyles = []
+    model.on_change("restyle", lambda attr, old, new: restyles.append(new))
     seen = None
     for _ in range(40):
         snap = sim.step()
         before = [list(x) for x in (s.spec["data"][0]["link"]["source"], s.spec["data"][0]["link"]["target"])]
+        figure_before, sends_before = s.figure, s.sends
         s.update(snap)
         link = s.spec["data"][0]["link"]
-        sent = model.data_sources[0].data["link.value"][0]
-        assert_allclose(sent, link["value"], atol=1e-6)  # the browser's copy matches the spec
-        if before == [list(link["source"]), list(link["target"])]:
-            seen = True
+        assert_allclose(s.figure.data[0].link.value, link["value"], atol=1e-6)  # the figure matches the spec
+        if s.sends > sends_before and before == [list(link["source"]), list(link["target"])] and s.figure is figure_before:
+            seen = True  # a value-only change travelled as a restyle of the same figure
+            assert_allclose(restyles[-1]["data"]["link.value"][0], link["value"], atol=1e-6)
     assert seen  # at least one update went through the value-only path

@@ -1,6 +1,7 @@
-"""Big household appliances: a catalogue of realistic cycles and the process that starts them.
+"""Big household appliances: the process that starts their cycles, and the power of a cycle.
 
-Each appliance runs a whole cycle once started; its power follows the cycle's
+The cycles themselves (phases of constant power) are plain data in
+:mod:`leg_sim.catalogue`. Each appliance runs a whole cycle once started; its power follows the cycle's
 phases (heating, washing, spinning, ...), so loads never flicker tick to tick.
 
 Meaning of ``flex_load_probability`` (p)
@@ -15,87 +16,25 @@ Meaning of ``flex_load_probability`` (p)
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
+
+from leg_sim.catalogue import (
+    CATALOGUE,
+    EV_CODE,
+    EV_MAX_S,
+    EV_MIN_S,
+    EV_TAPER_S,
+    EV_TAPER_SHARE,
+    LABELS,
+    NAMES,
+    Appliance,
+)
+
+__all__ = ["CATALOGUE", "EV_CODE", "IDLE", "LABELS", "NAMES", "Appliance", "FlexProcess", "cycle_power_w", "mean_cycle_s", "mean_idle_s"]
 
 IDLE = -1
 #: A gap in simulated time above which the process restarts from its stationary state. [s]
 RESTART_GAP_S = 24 * 3600.0
-
-
-@dataclasses.dataclass(frozen=True)
-class Appliance:
-    """One appliance's cycle as phases of constant power.
-
-    `phases` is a tuple of (duration_s, power_w). For the EV wallbox the length
-    is drawn per cycle and the power is the house's charger rating; see
-    :func:`cycle_power_w`.
-    """
-
-    name: str
-    label: str
-    phases: tuple[tuple[float, float], ...]
-    start_weight: float
-
-    @property
-    def cycle_s(self) -> float:
-        """Length of one cycle. [s]"""
-        return float(sum(d for d, _ in self.phases))
-
-    @property
-    def energy_kwh(self) -> float:
-        """Energy of one cycle. [kWh]"""
-        return sum(d * p for d, p in self.phases) / 3.6e6
-
-
-MIN = 60.0
-
-#: Appliance catalogue, in the order of their numeric codes.
-CATALOGUE: tuple[Appliance, ...] = (
-    Appliance(
-        "dishwasher",
-        "Dishwasher",
-        # pre-rinse, main-wash heating, wash, rinse heating, rinse, drying
-        ((10 * MIN, 120.0), (20 * MIN, 1900.0), (30 * MIN, 140.0), (15 * MIN, 1700.0), (15 * MIN, 120.0), (30 * MIN, 20.0)),
-        start_weight=1.0,
-    ),
-    Appliance(
-        "washing_machine",
-        "Washing machine",
-        # fill, heating, wash drum motor, rinse, final spin
-        ((5 * MIN, 60.0), (20 * MIN, 2000.0), (45 * MIN, 200.0), (20 * MIN, 150.0), (10 * MIN, 450.0)),
-        start_weight=1.0,
-    ),
-    Appliance(
-        "tumble_dryer",
-        "Tumble dryer",
-        # condenser dryer: heating, then cool-down tumbling
-        ((70 * MIN, 2400.0), (15 * MIN, 250.0)),
-        start_weight=0.5,
-    ),
-    Appliance(
-        "oven",
-        "Electric oven",
-        # preheat, then thermostat cycling (2 min on, 3 min off) for 45 min
-        ((12 * MIN, 2800.0),) + ((2 * MIN, 2500.0), (3 * MIN, 90.0)) * 9,
-        start_weight=1.2,
-    ),
-    Appliance(
-        "ev_wallbox",
-        "EV wallbox",
-        # placeholder phases: the real cycle is 1-5 h at the charger's rating
-        ((3 * 3600.0, 1.0),),
-        start_weight=0.5,
-    ),
-)
-NAMES: tuple[str, ...] = tuple(a.name for a in CATALOGUE)
-LABELS: tuple[str, ...] = tuple(a.label for a in CATALOGUE)
-EV_CODE = NAMES.index("ev_wallbox")
-#: EV charging session length: uniform between these. [s]
-EV_MIN_S, EV_MAX_S = 1 * 3600.0, 5 * 3600.0
-#: Near the end of a charge the car tapers to this share of the rating for this long. [-], [s]
-EV_TAPER_SHARE, EV_TAPER_S = 0.5, 10 * MIN
 
 _WEIGHTS = np.array([a.start_weight for a in CATALOGUE])
 _MEAN_CYCLE_S = np.array([a.cycle_s for a in CATALOGUE])

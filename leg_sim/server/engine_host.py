@@ -1,8 +1,10 @@
-"""The one Simulation of this server process, created and started on first use.
+"""The one Simulation of this server process: built and started by an explicit call.
 
-Every session, route and health check asks :func:`get_simulation`; the first
-call builds the engine from $LEG_CONFIG (or config.yaml) and starts its tick
-loop, which then runs whether or not any browser is open.
+:func:`start_simulation` builds the engine from $LEG_CONFIG (or config.yaml)
+and starts its tick loop, which then runs whether or not any browser is open.
+The server's start-up hook (:mod:`leg_sim.server.startup`) calls it before the
+server accepts connections; a served page calls it too, so that a plain
+``panel serve apps/main.py`` also works. Importing this module does nothing.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ def env_read_only() -> bool:
     return os.environ.get(ENV_READ_ONLY, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def get_simulation() -> Simulation:
-    """The process-wide Simulation, started on first call. Raises ConfigError on a bad config."""
+def start_simulation() -> Simulation:
+    """The process-wide Simulation, built and started on the first call. Raises ConfigError on a bad config."""
     global _simulation
     with _lock:
         if _simulation is None:

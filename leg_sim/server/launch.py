@@ -18,6 +18,7 @@ from pathlib import Path
 
 from leg_sim.config import ENV_CONFIG, ConfigError, Settings, resolve_port
 
+
 def _find_app() -> Path:
     """apps/main.py of the checkout: next to the package (editable install) or in the working directory."""
     for root in (Path(__file__).resolve().parents[2], Path.cwd()):
@@ -27,6 +28,8 @@ def _find_app() -> Path:
 
 
 APP = _find_app()
+#: The server's start-up hook: starts the engine before the server accepts connections.
+STARTUP = Path(__file__).resolve().with_name("startup.py")
 
 
 def panel_command(port: int, environ=None) -> list[str]:
@@ -37,6 +40,7 @@ def panel_command(port: int, environ=None) -> list[str]:
         "--address", environ.get("LEG_ADDRESS", "0.0.0.0"),
         "--port", str(port),
         "--num-procs", "1",  # one simulation per server: never fork
+        "--setup", str(STARTUP),
         "--plugins", "leg_sim.server.routes",
         "--index", "main",
     ]

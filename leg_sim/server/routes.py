@@ -3,12 +3,12 @@
 * ``GET /api/state`` — the latest snapshot (the README's JSON document).
 * ``GET /api/history?seconds=N`` — community history of the last N simulated
   seconds (default 900); a bad N gets 400 with a JSON error.
-* ``GET /healthz`` — loop health; 503 when ticking has stopped.
+* ``GET /healthz`` — loop health (the policy is ``Simulation.health``); 503 when
+  ticking has stopped.
 
 Every route answers JSON, also for errors, and rejects unknown or repeated
-query parameters with 400. Importing this module starts the one Simulation of
-the process (at server start, before any browser connects); an invalid config
-stops the server here with a one-line error and exit status 2.
+query parameters with 400. Importing this module only defines the handlers;
+the engine is started by the server's start-up hook (leg_sim.server.startup).
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ from __future__ import annotations
 import json
 import logging
 import math
-import sys
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from tornado.web import RequestHandler
 
-from leg_sim.config import ConfigError
 from leg_sim.server import session
-from leg_sim.server.engine_host import get_simulation
+from leg_sim.server.engine_host import start_simulation
+from leg_sim.snapshot import json_float
 
 log = logging.getLogger("leg_sim.server")
 
@@ -37,36 +37,11 @@ class BadRequest(Exception):
     """A client's mistake; answered with 400 and this message."""
 
 
-def _clean(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def health(sim) -> tuple[int, dict]:
-    """HTTP status and body for /healthz.
-
-    Healthy while ticks keep coming: the last tick is younger than 1.5 intervals
-    plus 50 ms, so a stop shows within two intervals. While paused, healthy as
-    long as the loop itself is alive.
-    """
-    status = sim.status()
-    interval_s = sim.update_interval_ms / 1000.0
-    limit_s = 1.5 * interval_s + 0.05
-    status["stale_after_s"] = round(limit_s, 3)
-    status["sessions"] = session.active_sessions()
-    status["listeners"] = sim.listener_count
-    status["watchers"] = sim.watcher_count
-    if not status["running"]:
-        state, ok = "stopped", False
-    elif status["paused"]:
-        ok = status["loop_age_s"] is not None and status["loop_age_s"] <= max(limit_s, 1.0)
-        state = "paused" if ok else "stalled"
-    else:
-        ok = status["tick_age_s"] is not None and status["tick_age_s"] <= limit_s
-        state = "ok" if ok else "stalled"
-    status["status"] = state
-    return (200 if ok else 503), status
+def health(sim: Any) -> tuple[int, dict]:
+    """HTTP status and body for /healthz: the engine's health and the open sessions."""
+    ok, body = sim.health()
+    body["sessions"] = session.active_sessions()
+    return (200 if ok else 503), body
 
 
 class JSONHandler(RequestHandler):
@@ -111,11 +86,14 @@ class JSONHandler(RequestHandler):
 class StateHandler(JSONHandler):
     """GET /api/state"""
 
-    def answer(self):
-        snap = get_simulation().snapshot
+    def get(self) -> None:
+        if self._finished:
+            return
+        snap = start_simulation().snapshot
         if snap is None:
-            return 503, {"error": "no tick computed yet; retry in a moment"}
-        return 200, snap.to_dict()
+            self.reply(503, {"error": "no tick computed yet; retry in a moment"})
+            return
+        self.finish(snap.to_json())  # built once per tick, shared by every request
 
 
 def parse_seconds(raw: str | None) -> float:
@@ -139,7 +117,7 @@ class HistoryHandler(JSONHandler):
 
     def answer(self):
         seconds = parse_seconds(self.get_query_argument("seconds", None))
-        sim = get_simulation()
+        sim = start_simulation()
         cols = sim.history.columns(seconds=seconds)
         times = pd.to_datetime(cols["time_s"], unit="s", utc=True).tz_convert(sim.community.timezone)
         body = {
@@ -151,7 +129,7 @@ class HistoryHandler(JSONHandler):
         }
         for name, values in cols.items():
             if name not in ("tick", "time_s"):
-                body[name] = [_clean(v) for v in np.asarray(values, dtype=float).tolist()]
+                body[name] = [json_float(v) for v in np.asarray(values, dtype=float).tolist()]
         return 200, body
 
 
@@ -159,14 +137,8 @@ class HealthHandler(JSONHandler):
     """GET /healthz"""
 
     def answer(self):
-        return health(get_simulation())
+        return health(start_simulation())
 
-
-try:
-    get_simulation()  # start ticking at server start, whether or not anyone is watching
-except ConfigError as exc:
-    print(f"error: {exc}", file=sys.stderr, flush=True)
-    sys.exit(2)
 
 ROUTES = [
     (r"/api/state/?", StateHandler),

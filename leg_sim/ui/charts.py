@@ -8,14 +8,17 @@ so the recent past is there at once.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import panel as pn
-import param
 from bokeh.models import ColumnDataSource, DataRange1d, HoverTool, Legend
 from bokeh.plotting import figure
 
-from leg_sim.engine import Simulation, Snapshot
+from leg_sim.snapshot import Snapshot
+from leg_sim.ui import theme
+from leg_sim.ui.view import View
 
 #: Visible window of simulated time. [s]
 WINDOW_S = 15 * 60
@@ -23,10 +26,10 @@ WINDOW_S = 15 * 60
 ROLLOVER = 5000
 #: (column [kW], history field [W], legend, colour); short column names: they travel every tick.
 SERIES = (
-    ("prod_kw", "total_production_w", "Production", "#f2a900"),
-    ("cons_kw", "total_consumption_w", "Consumption", "#4a78b5"),
-    ("imp_kw", "grid_import_w", "Grid import", "#d73027"),
-    ("exp_kw", "grid_export_w", "Grid export", "#1a9850"),
+    ("prod_kw", "total_production_w", "Production", theme.PV_AMBER),
+    ("cons_kw", "total_consumption_w", "Consumption", theme.BUS_BLUE),
+    ("imp_kw", "grid_import_w", "Grid import", theme.RED),
+    ("exp_kw", "grid_export_w", "Grid export", theme.GREEN),
 )
 
 
@@ -44,20 +47,17 @@ def local_ms(time_s: np.ndarray, timezone: str) -> np.ndarray:
     return (np.asarray(time_s) + utcoff_s) * 1000.0
 
 
-class CommunityChart(pn.viewable.Viewer):
+class CommunityChart(View):
     """Rolling window of community totals; see the module docstring."""
 
-    sim = param.ClassSelector(class_=Simulation, doc="The shared simulation.")
-
-    def __init__(self, **params):
-        super().__init__(**params)
+    def build(self) -> Any:
         self.source = ColumnDataSource(data={"time": [], **{k: [] for k, *_ in SERIES}})
         self._last_tick = 0
         self.figure = self._figure()
-        self._pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width")
         self.backfill()
+        return pn.pane.Bokeh(self.figure, sizing_mode="stretch_width")
 
-    def _figure(self):
+    def _figure(self) -> Any:
         fig = figure(
             height=260,
             sizing_mode="stretch_width",
@@ -87,16 +87,16 @@ class CommunityChart(pn.viewable.Viewer):
         return fig
 
     def _rows(self, cols: dict) -> dict:
-        out = {"time": local_ms(cols["time_s"], self.sim.community.timezone).tolist()}
+        out = {"time": local_ms(cols["time_s"], self.reader.timezone).tolist()}
         for key, field, *_ in SERIES:
             out[key] = np.round(cols[field] / 1000.0, 2).tolist()  # 10 W, as the y axis can show
         return out
 
     def backfill(self) -> None:
         """Load the last window of history (a new viewer sees the recent past at once)."""
-        if self.sim is None:
+        if self.reader is None:
             return
-        cols = self.sim.history.columns(seconds=WINDOW_S)
+        cols = self.reader.history(seconds=WINDOW_S)
         if len(cols["tick"]):
             cols = {k: v[-ROLLOVER:] for k, v in cols.items()}
             self.source.data = self._rows(cols)
@@ -106,11 +106,8 @@ class CommunityChart(pn.viewable.Viewer):
         """Append the ticks since the last update (all of them, even if some were coalesced)."""
         if snap.tick <= self._last_tick:
             return
-        cols = self.sim.history.tail_after(self._last_tick, limit=ROLLOVER)
+        cols = self.reader.history_after(self._last_tick, limit=ROLLOVER)
         if len(cols["tick"]) == 0:
             return
         self._last_tick = int(cols["tick"][-1])
         self.source.stream(self._rows(cols), rollover=ROLLOVER)
-
-    def __panel__(self):
-        return self._pane

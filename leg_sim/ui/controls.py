@@ -1,94 +1,92 @@
-"""Live controls bound to the shared Simulation's parameters.
+"""Live controls bound to the shared Simulation's live parameters.
 
-Each session gets its own widgets. A change in one session is set on the shared
-Simulation (applied from the next tick) and every other open session's widgets
-follow. The watchers this view puts on the shared Simulation are removed by
-:meth:`Controls.dispose` when the session ends, so nothing outlives the session.
-A value the Simulation rejects (out of bounds) is not applied; the widget goes
-back to the current value and a one-line message says what is allowed.
-In read-only mode there are no widgets at all.
+One widget per live setting (declared in :mod:`leg_sim.settings`, which gives
+its label, range, step and presets), plus Pause. Each session gets its own
+widgets. A change in one session is set on the shared Simulation (applied from
+the next tick) and every other open session's widgets follow. The watcher this
+view puts on the shared Simulation is removed by :meth:`Controls.dispose` when
+the session ends, so nothing outlives the session. A value the Simulation
+rejects (out of bounds) is not applied; the widget goes back to the current
+value and a one-line message says what is allowed. In read-only mode there are
+no widgets at all.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any, Callable
 
 import panel as pn
 import param
 
 from leg_sim.engine import Simulation
+from leg_sim.settings import Setting, live_settings
+from leg_sim.snapshot import Snapshot
+from leg_sim.ui.view import View
 
 log = logging.getLogger("leg_sim.ui")
 
-#: Parameters with a widget, in display order.
-CONTROLLED = ("house_count", "update_interval_ms", "pv_variation", "flex_load_probability", "clock_mode", "speed_factor", "paused")
-SPEED_CHOICES = (1.0, 10.0, 60.0, 300.0, 600.0, 1800.0, 3600.0)
-#: The slider's top end for the house count (a config may ask for more; the slider then grows).
-HOUSE_SLIDER_MAX = 200
+#: Parameters with a widget, in display order: every live setting, then pause.
+CONTROLLED = tuple(s.name for s in live_settings()) + ("paused",)
 
 
-def _widgets(sim: Simulation) -> dict:
-    p = sim.param
-    speeds = sorted(set(SPEED_CHOICES) | {float(sim.speed_factor)})
-    return {
-        "house_count": pn.widgets.IntSlider(
-            label=p.house_count.label, start=1, end=max(HOUSE_SLIDER_MAX, int(sim.house_count)), value=int(sim.house_count)
-        ),
-        "update_interval_ms": pn.widgets.IntSlider(
-            label=p.update_interval_ms.label, start=p.update_interval_ms.bounds[0], end=p.update_interval_ms.bounds[1],
-            step=100, value=int(sim.update_interval_ms),
-        ),
-        "pv_variation": pn.widgets.RadioButtonGroup(label=p.pv_variation.label, options=list(p.pv_variation.objects), value=sim.pv_variation),
-        "flex_load_probability": pn.widgets.FloatSlider(
-            label=p.flex_load_probability.label, start=0.0, end=1.0, step=0.01, value=float(sim.flex_load_probability)
-        ),
-        "clock_mode": pn.widgets.RadioButtonGroup(label=p.clock_mode.label, options=list(p.clock_mode.objects), value=sim.clock_mode),
-        "speed_factor": pn.widgets.DiscreteSlider(label=p.speed_factor.label, options=speeds, value=float(sim.speed_factor)),
-        "paused": pn.widgets.Toggle(label="Pause", value=bool(sim.paused), color="warning"),
-    }
+def setting_widget(s: Setting, value: Any) -> pn.widgets.Widget:
+    """The widget for one live setting, its range, step and presets taken from the declaration."""
+    lo, hi = s.widget_bounds or s.bounds or (0, 0)
+    if s.presets:
+        return pn.widgets.DiscreteSlider(label=s.full_label, options=sorted(set(s.presets) | {float(value)}), value=float(value))
+    if s.kind in ("integer", "houses"):
+        return pn.widgets.IntSlider(label=s.full_label, start=int(lo), end=max(int(hi), int(value)), step=int(s.step or 1), value=int(value))
+    if s.kind == "number":
+        return pn.widgets.FloatSlider(label=s.full_label, start=float(lo), end=float(hi), step=s.step or 0.01, value=float(value))
+    return pn.widgets.RadioButtonGroup(label=s.full_label, options=list(s.choices or ()), value=value)
 
 
-class Controls(pn.viewable.Viewer):
+class Controls(View):
     """Widgets for the live parameters; see the module docstring."""
 
-    sim = param.ClassSelector(class_=Simulation, doc="The shared simulation.")
+    target = param.ClassSelector(class_=Simulation, doc="The shared simulation whose live parameters the widgets set.")
 
-    def __init__(self, schedule=None, **params):
-        super().__init__(**params)
+    def __init__(self, schedule: Callable[[Callable[[], None]], None] | None = None, **params: Any):
         # `schedule(fn)` runs fn in this session's document context (add_next_tick_callback).
         self._schedule = schedule or (lambda fn: fn())
-        self.read_only = bool(self.sim.read_only)
+        super().__init__(**params)
+
+    def build(self) -> Any:
+        self.read_only = bool(self.target.read_only)
+        self._settings = {s.name: s for s in live_settings()}
         self.message = pn.pane.Markdown("", name="control_message", css_classes=["leg-message"], margin=(0, 10))
-        self.widgets: dict = {} if self.read_only else _widgets(self.sim)
-        for widget in self.widgets.values():
-            widget.sizing_mode = "stretch_width"
+        self.widgets: dict[str, pn.widgets.Widget] = {}
         self._sim_watcher = None
-        for name, widget in self.widgets.items():
-            widget.param.watch(lambda event, name=name: self._from_widget(name, event.new), "value")
-        if self.widgets:
-            self._sim_watcher = self.sim.param.watch(self._from_sim, list(CONTROLLED))
         if self.read_only:
-            self._layout = pn.Column(pn.pane.Markdown("**Read-only display.** The controls are switched off on this server."))
-        else:
-            self._layout = pn.Column(*self.widgets.values(), self.message, sizing_mode="stretch_width")
+            return pn.Column(pn.pane.Markdown("**Read-only display.** The controls are switched off on this server."))
+        self.widgets = {name: setting_widget(s, getattr(self.target, name)) for name, s in self._settings.items()}
+        self.widgets["paused"] = pn.widgets.Toggle(label="Pause", value=bool(self.target.paused), color="warning")
+        for name, widget in self.widgets.items():
+            widget.sizing_mode = "stretch_width"
+            widget.param.watch(lambda event, name=name: self._from_widget(name, event.new), "value")
+        self._sim_watcher = self.target.param.watch(self._from_sim, list(CONTROLLED))
+        return pn.Column(*self.widgets.values(), self.message, sizing_mode="stretch_width")
+
+    def update(self, snap: Snapshot) -> None:
+        """Controls follow the parameters, not the snapshots: nothing to do per tick."""
 
     # widget -> shared simulation
-    def _from_widget(self, name: str, value) -> None:
-        if getattr(self.sim, name) == value:
+    def _from_widget(self, name: str, value: Any) -> None:
+        if getattr(self.target, name) == value:
             return
         try:
-            setattr(self.sim, name, value)
+            setattr(self.target, name, value)
             self.message.object = ""
         except ValueError as exc:
-            spec = self.sim.param[name]
-            bounds = getattr(spec, "bounds", None)
-            allowed = f"{bounds[0]} to {bounds[1]}" if bounds else ", ".join(map(str, getattr(spec, "objects", None) or []))
-            self.message.object = f"⚠ {self.sim.param[name].label}: {value!r} was not applied; allowed: {allowed}"
+            s = self._settings.get(name)
+            allowed = s.allowed() if s else ", ".join(map(str, getattr(self.target.param[name], "objects", None) or []))
+            self.message.object = f"⚠ {self.target.param[name].label}: {value!r} was not applied; allowed: {allowed}"
             log.info("rejected control value %s=%r: %s", name, value, exc)
-            self.widgets[name].value = getattr(self.sim, name)
+            self.widgets[name].value = getattr(self.target, name)
 
     # shared simulation -> this session's widgets (any thread)
-    def _from_sim(self, *events) -> None:
+    def _from_sim(self, *events: param.parameterized.Event) -> None:
         changes = {e.name: e.new for e in events if e.name in self.widgets}
         if changes:
             self._schedule(lambda: self._apply(changes))
@@ -96,9 +94,9 @@ class Controls(pn.viewable.Viewer):
     def _apply(self, changes: dict) -> None:
         for name, value in changes.items():
             widget = self.widgets[name]
-            if name == "speed_factor" and value not in widget.options:
+            if isinstance(widget, pn.widgets.DiscreteSlider) and value not in widget.options:
                 widget.options = sorted(set(widget.options) | {float(value)})
-            if name == "house_count" and value > widget.end:
+            if isinstance(widget, pn.widgets.IntSlider) and value > widget.end:
                 widget.end = int(value)
             if widget.value != value:
                 widget.value = value
@@ -106,8 +104,5 @@ class Controls(pn.viewable.Viewer):
     def dispose(self) -> None:
         """Remove the watcher on the shared Simulation (call when the session ends)."""
         if self._sim_watcher is not None:
-            self.sim.param.unwatch(self._sim_watcher)
+            self.target.param.unwatch(self._sim_watcher)
             self._sim_watcher = None
-
-    def __panel__(self):
-        return self._layout

@@ -1,31 +1,37 @@
 """The whole dashboard of one browser session: template, views and their update.
 
-:class:`Dashboard` builds every view for one session from the shared
-Simulation and updates them together from one snapshot. The server glue
-(leg_sim.server.session) decides when; this module only decides what.
+:class:`Dashboard` hands every view this session's
+:class:`~leg_sim.ui.readmodel.ReadModel` and the controls the shared
+Simulation, and updates the views together from one snapshot. The server glue
+(:mod:`leg_sim.server.session`) decides when; this module only decides what.
 """
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import panel as pn
 import param
 
-from leg_sim.engine import Simulation, Snapshot
+from leg_sim.engine import Simulation
+from leg_sim.snapshot import Snapshot
+from leg_sim.ui import theme
 from leg_sim.ui.charts import CommunityChart
 from leg_sim.ui.controls import Controls
 from leg_sim.ui.flow_graph import FlowGraph
 from leg_sim.ui.kpis import KpiPanel
+from leg_sim.ui.readmodel import ReadModel
 from leg_sim.ui.sankey import SupplySankey
+from leg_sim.ui.view import View
 
 TITLE = "LEG-Simulator"
-ACCENT = "#1a9850"
 
-LEGEND = """
+LEGEND = f"""
 **Reading the graph**
 
-- <span style="color:#1a9850">■</span> green edge: export towards the bus or the grid
-- <span style="color:#d73027">■</span> red edge: import
-- <span style="color:#9e9e9e">■</span> grey edge: idle (under 20 W)
+- <span style="color:{theme.GREEN}">■</span> green edge: export towards the bus or the grid
+- <span style="color:{theme.RED}">■</span> red edge: import
+- <span style="color:{theme.GREY}">■</span> grey edge: idle (under {theme.IDLE_W:.0f} W)
 - arrowheads point the way power flows; edge width grows with power
 - house colour: net power, red (importing) to green (exporting)
 - hover a house or an edge for its numbers
@@ -39,17 +45,19 @@ class Dashboard(pn.viewable.Viewer):
 
     sim = param.ClassSelector(class_=Simulation, doc="The shared simulation.")
 
-    def __init__(self, schedule=None, **params):
+    def __init__(self, schedule: Callable | None = None, **params: Any):
         super().__init__(**params)
-        self.graph = FlowGraph(sim=self.sim)
-        self.chart = CommunityChart(sim=self.sim)
-        self.kpis = KpiPanel(sim=self.sim)
-        self.sankey = SupplySankey(sim=self.sim)
-        self.controls = Controls(sim=self.sim, schedule=schedule)
-        self.views = (self.graph, self.chart, self.kpis, self.sankey)
-        self.shown_tick = self.sim.snapshot.tick if self.sim.snapshot is not None else 0
+        self.reader = ReadModel(self.sim)
+        self.graph = FlowGraph(reader=self.reader)
+        self.chart = CommunityChart(reader=self.reader)
+        self.kpis = KpiPanel(reader=self.reader)
+        self.sankey = SupplySankey(reader=self.reader)
+        self.controls = Controls(reader=self.reader, target=self.sim, schedule=schedule)
+        self.views: tuple[View, ...] = (self.graph, self.chart, self.kpis, self.sankey, self.controls)
+        snap = self.reader.snapshot
+        self.shown_tick = snap.tick if snap is not None else 0
 
-    def update(self, snap: Snapshot) -> None:
+    def update(self, snap: Snapshot | None) -> None:
         """Bring every view to `snap`; views send only what changed."""
         if snap is None or snap.tick == self.shown_tick:
             return
@@ -58,8 +66,9 @@ class Dashboard(pn.viewable.Viewer):
         self.shown_tick = snap.tick
 
     def dispose(self) -> None:
-        """Release what this session holds on the shared Simulation."""
-        self.controls.dispose()
+        """Release what this session's views hold on shared objects."""
+        for view in self.views:
+            view.dispose()
 
     def template(self) -> pn.template.FastListTemplate:
         """The page: controls and legend in the sidebar, views in the main area."""
@@ -69,15 +78,18 @@ class Dashboard(pn.viewable.Viewer):
             main=[
                 pn.Row(
                     pn.Column(pn.pane.Markdown("### Power flows now"), self.graph),
-                    pn.Column(pn.pane.Markdown("### Community"), self.kpis, pn.pane.Markdown("### Who supplies whom"), self.sankey, sizing_mode="stretch_width"),
+                    pn.Column(
+                        pn.pane.Markdown("### Community"), self.kpis, pn.pane.Markdown("### Who supplies whom"), self.sankey,
+                        sizing_mode="stretch_width",
+                    ),
                     sizing_mode="stretch_width",
                 ),
                 pn.Column(pn.pane.Markdown("### Last 15 simulated minutes"), self.chart, sizing_mode="stretch_width"),
             ],
-            accent=ACCENT,
+            accent=theme.ACCENT,
             theme_toggle=True,
             sidebar_width=300,
         )
 
-    def __panel__(self):
+    def __panel__(self) -> Any:
         return self.template()

@@ -9,23 +9,17 @@ carries the tick number and the wall-clock time the tick was computed
 
 from __future__ import annotations
 
+from typing import Any
+
 import panel as pn
-import param
 from bokeh.models import ColumnDataSource, CustomJS, Div
 
-from leg_sim.engine import Simulation, Snapshot
+from leg_sim.snapshot import Snapshot
+from leg_sim.ui import theme
 from leg_sim.ui.columns import ColumnSync
 from leg_sim.ui.shared import per_snapshot
+from leg_sim.ui.view import View
 from leg_sim.units import format_energy, format_power, format_share
-
-STYLE = """
-.leg-kpis{display:flex;flex-wrap:wrap;gap:10px;font-family:inherit}
-.leg-kpi{flex:1 1 120px;padding:8px 12px;border-radius:8px;border:1px solid rgba(128,128,128,.35)}
-.leg-kpi b{display:block;font-size:1.45em;font-variant-numeric:tabular-nums}
-.leg-kpi span{font-size:.8em;opacity:.75}
-.leg-imp b{color:#d73027}.leg-exp b{color:#1a9850}.leg-sh b{color:#4a78b5}
-.leg-clock{margin-top:8px;font-size:.9em;opacity:.85;font-variant-numeric:tabular-nums}
-"""
 
 _CELLS = (
     ("Self-sufficiency", "ss", ""),
@@ -96,21 +90,17 @@ def kpi_html(snap: Snapshot | None, paused: bool = False) -> str:
     return render(kpi_values(snap, paused))
 
 
-class KpiPanel(pn.viewable.Viewer):
+class KpiPanel(View):
     """KPIs and simulated-clock context; see the module docstring."""
 
-    sim = param.ClassSelector(class_=Simulation, doc="The shared simulation.")
-
-    def __init__(self, **params):
-        super().__init__(**params)
-        snap = self.sim.snapshot if self.sim else None
-        self._values = kpi_values(snap, bool(self.sim.paused)) if snap is not None else {}
-        self.source = ColumnSync(ColumnDataSource(data={k: [v] for k, v in self._values.items()}))
+    def build(self) -> Any:
+        self._values: dict[str, str] = {}
+        self.source = ColumnSync(ColumnDataSource(data={}))
         # The source rides along in the Div's tags so it is part of the document.
-        self.div = Div(text=kpi_html(snap), sizing_mode="stretch_width", name="kpis", tags=[self.source.source])
+        self.div = Div(text=kpi_html(None), sizing_mode="stretch_width", name="kpis", tags=[self.source.source])
         self.source.source.js_on_change("data", CustomJS(args=dict(source=self.source.source, div=self.div, template=TEMPLATE), code=_FILL_JS))
         # The CSS goes on the pane: pn.pane.Bokeh replaces the wrapped model's own stylesheets.
-        self._pane = pn.pane.Bokeh(self.div, stylesheets=[STYLE], sizing_mode="stretch_width")
+        return pn.pane.Bokeh(self.div, stylesheets=[theme.KPI_CSS], sizing_mode="stretch_width")
 
     @property
     def text(self) -> str:
@@ -119,13 +109,11 @@ class KpiPanel(pn.viewable.Viewer):
 
     def update(self, snap: Snapshot) -> None:
         """Show `snap`: sends only the values that changed."""
-        paused = bool(self.sim.paused)
+        paused = self.reader.paused
         values = per_snapshot(snap, ("kpis", paused), lambda: kpi_values(snap, paused))
         if not self._values:
+            self.div.text = render(values)
             self.source.replace({k: [v] for k, v in values.items()})
         else:
             self.source.push({k: [v] for k, v in values.items()})
         self._values = values
-
-    def __panel__(self):
-        return self._pane

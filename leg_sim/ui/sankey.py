@@ -1,41 +1,58 @@
 """Who supplies whom: a Plotly Sankey from producing houses to consuming houses, with the grid.
 
 Left: houses with surplus, and the grid as a source; right: houses with a
-deficit, and the grid as a sink. Link values follow the dynamic pro-rata key
-(leg_sim.flows). Each house's own PV use stays inside the house and is not drawn.
+deficit, and the grid as a sink. The house-to-house links come from
+:func:`leg_sim.flows.pairwise_flows_w` (the dynamic pro-rata key) and the grid
+links from each house's share sent to or drawn from the grid, as the snapshot
+holds them. Each house's own PV use stays inside the house and is not drawn.
 
 * Nodes keep a stable order (houses by position, then the grid) and the layout
   keeps a fixed ``uirevision``, so the diagram updates without jumping.
 * Values are rounded to 0.1 kW and sent only when a rounded value or a node
-  changes. The pane gets the per-link and per-node lists as numpy arrays, so
-  Panel sends just the arrays that changed, not the whole figure; when only
-  the values changed they go straight into the rendered model's data source.
+  changes. When only link values change, the session's Plotly figure gets the
+  new values (Panel's ``link_figure`` turns that into one small restyle message);
+  otherwise the pane gets a new figure.
 * Past :data:`GROUP_ABOVE` houses only the :data:`TOP` largest producers and
-  consumers are drawn on their own; the rest are grouped.
+  consumers are drawn on their own; the rest are grouped. Grouping loses no
+  power: the pro-rata key is linear, so a group's links are its members' sums.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import panel as pn
-import param
+import plotly.graph_objects as go
 
-from leg_sim.engine import Simulation, Snapshot
+from leg_sim import flows as fl
+from leg_sim.snapshot import Snapshot
+from leg_sim.ui import theme
 from leg_sim.ui.shared import per_snapshot
+from leg_sim.ui.view import View
 
 GROUP_ABOVE = 20
 TOP = 10
-EXPORT_COLOR, IMPORT_COLOR, GRID_COLOR = "#1a9850", "#d73027", "#8c8c8c"
-LINK_ALPHA = {"export": "rgba(26,152,80,0.35)", "grid_in": "rgba(215,48,39,0.30)"}
+HEIGHT_PX = 320
+_LAYOUT = {
+    "uirevision": "leg-sankey",
+    "margin": {"l": 8, "r": 8, "t": 8, "b": 8},
+    "height": HEIGHT_PX,
+    "paper_bgcolor": "rgba(0,0,0,0)",
+    "font": {"size": 11, "color": "#808080"},
+}
 
 
-def _select(power_w: np.ndarray, ids: tuple[str, ...], idx: np.ndarray, grouped: bool, other: str):
-    """Individual nodes (in house order) plus an optional group: labels and a power vector."""
+def _select(
+    power_w: np.ndarray, grid_w: np.ndarray, ids: tuple[str, ...], idx: np.ndarray, grouped: bool, other: str
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Individual nodes (in house order) plus an optional group: labels, powers and their grid parts."""
     if not grouped or len(idx) <= TOP:
-        return [ids[i] for i in idx], power_w[idx]
+        return [ids[i] for i in idx], power_w[idx], grid_w[idx]
     top = np.sort(idx[np.argsort(-power_w[idx], kind="stable")[:TOP]])
     rest = np.setdiff1d(idx, top)
-    return [ids[i] for i in top] + [f"{other} ({len(rest)})"], np.append(power_w[top], power_w[rest].sum())
+    labels = [ids[i] for i in top] + [f"{other} ({len(rest)})"]
+    return labels, np.append(power_w[top], power_w[rest].sum()), np.append(grid_w[top], grid_w[rest].sum())
 
 
 def sankey_spec(snap: Snapshot) -> dict:
@@ -50,29 +67,29 @@ def sankey_spec(snap: Snapshot) -> dict:
     export_w, deficit_w = np.maximum(net, 0.0), np.maximum(-net, 0.0)
     grouped = snap.house_count > GROUP_ABOVE
     exp_idx, imp_idx = np.flatnonzero(export_w > 0), np.flatnonzero(deficit_w > 0)
-    src_labels, e = _select(export_w, snap.house_ids, exp_idx, grouped, "Other producers")
-    dst_labels, d = _select(deficit_w, snap.house_ids, imp_idx, grouped, "Other consumers")
-    pool = max(float(export_w.sum()), float(deficit_w.sum()))
+    src_labels, e, e_grid = _select(export_w, snap.export_grid_w, snap.house_ids, exp_idx, grouped, "Other producers")
+    dst_labels, d, d_grid = _select(deficit_w, snap.import_grid_w, snap.house_ids, imp_idx, grouped, "Other consumers")
     labels = src_labels + ["Grid (supply)"] + dst_labels + ["Grid (feed-in)"]
-    colors = [EXPORT_COLOR] * len(src_labels) + [GRID_COLOR] + [IMPORT_COLOR] * len(dst_labels) + [GRID_COLOR]
-    grid_src, dst0 = len(src_labels), len(src_labels) + 1
-    grid_dst = len(labels) - 1
-    source, target, value, color = [], [], [], []
+    colors = [theme.GREEN] * len(src_labels) + [theme.GRID_GREY] + [theme.RED] * len(dst_labels) + [theme.GRID_GREY]
+    grid_src, dst0, grid_dst = len(src_labels), len(src_labels) + 1, len(labels) - 1
+    source: list[int] = []
+    target: list[int] = []
+    value: list[float] = []
+    color: list[str] = []
 
-    def link(s, t, kw, c):
+    def link(s: int, t: int, kw: float, c: str) -> None:
         kw = round(float(kw), 1)
         if kw > 0:
             source.append(s), target.append(t), value.append(kw), color.append(c)
 
-    if pool > 0:
-        m = np.outer(e, d) / pool / 1000.0
-        for i in range(len(e)):
-            for j in range(len(d)):
-                link(i, dst0 + j, m[i, j], LINK_ALPHA["export"])
-    for i, kw in enumerate(e * (1.0 - (float(deficit_w.sum()) / pool if pool else 0.0)) / 1000.0):
-        link(i, grid_dst, kw, LINK_ALPHA["export"])
-    for j, kw in enumerate(d * (1.0 - (float(export_w.sum()) / pool if pool else 0.0)) / 1000.0):
-        link(grid_src, dst0 + j, kw, LINK_ALPHA["grid_in"])
+    shared_kw = fl.pairwise_flows_w(e, d) / 1000.0
+    for i in range(len(e)):
+        for j in range(len(d)):
+            link(i, dst0 + j, shared_kw[i, j], theme.LINK_EXPORT)
+    for i, w in enumerate(e_grid):
+        link(i, grid_dst, w / 1000.0, theme.LINK_EXPORT)
+    for j, w in enumerate(d_grid):
+        link(grid_src, dst0 + j, w / 1000.0, theme.LINK_GRID_SUPPLY)
     sankey = {
         "type": "sankey",
         "arrangement": "snap",
@@ -88,48 +105,30 @@ def sankey_spec(snap: Snapshot) -> dict:
             "hovertemplate": "%{source.label} → %{target.label}<br>%{value:.1f} kW<extra></extra>",
         },
     }
-    layout = {
-        "uirevision": "leg-sankey",
-        "margin": {"l": 8, "r": 8, "t": 8, "b": 8},
-        "height": 320,
-        "paper_bgcolor": "rgba(0,0,0,0)",
-        "font": {"size": 11, "color": "#808080"},
-    }
-    return {"data": [sankey], "layout": layout}
+    return {"data": [sankey], "layout": dict(_LAYOUT)}
 
 
-def _as_arrays(spec: dict) -> dict:
-    """A copy of `spec` with the per-link and per-node lists as numpy arrays."""
-    if not spec["data"]:
-        return {"data": [], "layout": dict(spec["layout"])}
-    trace = dict(spec["data"][0])
-    link, node = dict(trace["link"]), dict(trace["node"])
-    link["source"] = np.asarray(link["source"], dtype=np.int32)
-    link["target"] = np.asarray(link["target"], dtype=np.int32)
-    link["value"] = np.asarray(link["value"], dtype=np.float32)
-    link["color"] = np.asarray(link["color"], dtype=object)
-    node["label"] = np.asarray(node["label"], dtype=object)
-    node["color"] = np.asarray(node["color"], dtype=object)
-    trace["link"], trace["node"] = link, node
-    return {"data": [trace], "layout": dict(spec["layout"])}
-
-
-class SupplySankey(pn.viewable.Viewer):
+class SupplySankey(View):
     """Live Sankey of who supplies whom; see the module docstring."""
 
-    sim = param.ClassSelector(class_=Simulation, doc="The shared simulation.")
-
-    def __init__(self, **params):
-        super().__init__(**params)
-        snap = self.sim.snapshot if self.sim else None
-        self._spec = sankey_spec(snap) if snap is not None else {"data": [], "layout": {"uirevision": "leg-sankey", "height": 320}}
-        self._pane = pn.pane.Plotly(_as_arrays(self._spec), config={"displayModeBar": False, "responsive": True}, sizing_mode="stretch_width", height=330)
+    def build(self) -> Any:
+        self._spec: dict = {"data": [], "layout": dict(_LAYOUT)}
+        self._figure: go.Figure | None = None
         self.sends = 0
+        self._pane = pn.pane.Plotly(
+            None, config={"displayModeBar": False, "responsive": True}, sizing_mode="stretch_width", height=HEIGHT_PX + 10
+        )
+        return self._pane
 
     @property
     def spec(self) -> dict:
         """The figure currently shown."""
         return self._spec
+
+    @property
+    def figure(self) -> go.Figure | None:
+        """This session's Plotly figure (None before the first snapshot)."""
+        return self._figure
 
     def update(self, snap: Snapshot) -> None:
         """Re-send the figure only when its nodes or rounded values changed."""
@@ -145,27 +144,11 @@ class SupplySankey(pn.viewable.Viewer):
         )
         self._spec = spec
         self.sends += 1
-        if same_shape and self._send_values(new["link"]["value"]):
+        if same_shape and self._figure is not None:
+            # Only the values changed: Panel sends the figure's change as one restyle.
+            self._figure.data[0].link.value = new["link"]["value"]
             return
-        self._pane.object = _as_arrays(spec)
-
-    def _send_values(self, values: list[float]) -> bool:
-        """Only the link values changed: put them straight into the rendered model's data
-        source and ask the browser to redraw, as Panel's Plotly pane would, without
-        rebuilding and re-validating the whole figure (the costly part of an update).
-        Returns False (caller falls back to a full update) if the model is not as expected."""
-        models = [model for model, _ in self._pane._models.values()]
-        if not models:
-            return False
-        array = np.asarray(values, dtype=np.float32)
-        for model in models:
-            sources = getattr(model, "data_sources", None)
-            if not sources or "link.value" not in sources[0].data:
-                return False
-        for model in models:
-            model.data_sources[0].data["link.value"] = [array]
-            model._render_count += 1
-        return True
-
-    def __panel__(self):
-        return self._pane
+        # Plain lists, not numpy arrays: Panel moves arrays out of the figure it renders,
+        # which would leave this figure without its data for the next restyle.
+        self._figure = go.Figure(spec)
+        self._pane.object = self._figure

@@ -1,0 +1,28 @@
+"""The server's start-up hook: ``panel serve ... --setup leg_sim/server/startup.py``.
+
+Panel runs this file once, before the server accepts connections (as the module
+``panel_setup_module``). It starts the one shared Simulation, so the community
+ticks from the start whether or not anyone is watching. An invalid config stops
+the server here with the one-line error and exit status 2. Importing this file
+as a module does nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from leg_sim.config import ConfigError
+from leg_sim.server.engine_host import start_simulation
+
+
+def main() -> None:
+    """Start the engine, or exit with status 2 and one line on a bad config."""
+    try:
+        start_simulation()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
+
+
+if __name__ in ("__main__", "panel_setup_module"):
+    main()

@@ -1,0 +1,199 @@
+"""The immutable snapshot of one tick, and its JSON form.
+
+A :class:`Snapshot` is what every consumer reads: the dashboard's views, the
+JSON routes, the history and any future link to the outside. It is frozen and
+its arrays are read-only, so one snapshot can be shared by every session and
+thread without copying. Its JSON document (:meth:`Snapshot.to_dict`) uses the
+field names of the README; :meth:`Snapshot.to_json` builds the bytes once per
+snapshot, however many clients ask.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import math
+import time as wall_clock
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from leg_sim import catalogue
+from leg_sim import flows as fl
+from leg_sim.model import Instant
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a, dtype=float)
+    a.flags.writeable = False
+    return a
+
+
+def json_float(x: float | None) -> float | None:
+    """A float for JSON: None for None, NaN or infinity (JSON has no NaN)."""
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Snapshot:
+    """Everything about one tick. Arrays are read-only; one entry per house. Powers in W."""
+
+    tick: int
+    timestamp: pd.Timestamp
+    dt_s: float
+    wall_time_s: float
+    sun_elevation_deg: float
+    cloudiness: float
+    temp_air_c: float
+    house_ids: tuple[str, ...]
+    pv_power_w: np.ndarray
+    base_load_w: np.ndarray
+    flex_load_w: np.ndarray
+    flex_code: np.ndarray
+    consumption_w: np.ndarray
+    net_power_w: np.ndarray
+    export_local_w: np.ndarray
+    export_grid_w: np.ndarray
+    import_local_w: np.ndarray
+    import_grid_w: np.ndarray
+    total_production_w: float
+    total_consumption_w: float
+    net_community_power_w: float
+    shared_w: float
+    grid_import_w: float
+    grid_export_w: float
+    self_sufficiency: float | None
+    self_consumption: float | None
+    energy_kwh: Mapping[str, float]
+
+    @classmethod
+    def from_instant(cls, tick: int, instant: Instant, wall_time_s: float | None = None) -> "Snapshot":
+        """Freeze what the chain computed for one instant as tick number `tick`."""
+        f = instant.flows
+        codes = np.array(instant.flex_code, copy=True)
+        codes.flags.writeable = False
+        return cls(
+            tick=tick,
+            timestamp=instant.time,
+            dt_s=instant.dt_s,
+            wall_time_s=wall_clock.time() if wall_time_s is None else wall_time_s,
+            sun_elevation_deg=instant.sun_elevation_deg,
+            cloudiness=instant.cloudiness,
+            temp_air_c=instant.temp_air_c,
+            house_ids=instant.house_ids,
+            pv_power_w=_frozen(instant.pv_power_w),
+            base_load_w=_frozen(instant.base_load_w),
+            flex_load_w=_frozen(instant.flex_load_w),
+            flex_code=codes,
+            consumption_w=_frozen(instant.base_load_w + instant.flex_load_w),
+            net_power_w=_frozen(f.net_power_w),
+            export_local_w=_frozen(f.export_local_w),
+            export_grid_w=_frozen(f.export_grid_w),
+            import_local_w=_frozen(f.import_local_w),
+            import_grid_w=_frozen(f.import_grid_w),
+            total_production_w=f.total_production_w,
+            total_consumption_w=f.total_consumption_w,
+            net_community_power_w=f.net_community_power_w,
+            shared_w=f.shared_w,
+            grid_import_w=f.grid_import_w,
+            grid_export_w=f.grid_export_w,
+            self_sufficiency=fl.self_sufficiency(f.grid_import_w, f.total_consumption_w),
+            self_consumption=fl.self_consumption(f.grid_export_w, f.total_production_w),
+            energy_kwh=instant.energy_kwh,
+        )
+
+    @property
+    def is_day(self) -> bool:
+        """True while the sun is above the horizon."""
+        return self.sun_elevation_deg > 0.0
+
+    @property
+    def house_count(self) -> int:
+        """Number of houses in this tick."""
+        return len(self.house_ids)
+
+    def flex_appliance(self, index: int) -> str | None:
+        """Name of the appliance running in house `index`, or None."""
+        code = int(self.flex_code[index])
+        return None if code < 0 else catalogue.NAMES[code]
+
+    def pairwise_flows_w(self) -> tuple[list[str], list[str], np.ndarray]:
+        """Who supplies whom, derived on demand: (exporter ids, importer ids, matrix [W])."""
+        exp = np.flatnonzero(self.net_power_w > 0)
+        imp = np.flatnonzero(self.net_power_w < 0)
+        matrix = fl.pairwise_flows_w(self.net_power_w[exp], -self.net_power_w[imp])
+        return [self.house_ids[i] for i in exp], [self.house_ids[j] for j in imp], matrix
+
+    def edge_power_w(self) -> np.ndarray:
+        """Signed power along each edge of the community's topology, in its edge order. [W]
+
+        The edges of :func:`leg_sim.model.community_topology`: every house → bus
+        (its net power), then bus → grid (export − import). Positive is the way
+        the edge points, the export direction; negative flows against it.
+        """
+        return np.append(self.net_power_w, self.grid_export_w - self.grid_import_w)
+
+    def house_dict(self, i: int) -> dict[str, Any]:
+        """JSON-ready record of house `i`."""
+        return {
+            "house_id": self.house_ids[i],
+            "pv_power_w": float(self.pv_power_w[i]),
+            "base_load_w": float(self.base_load_w[i]),
+            "flex_load_w": float(self.flex_load_w[i]),
+            "consumption_w": float(self.consumption_w[i]),
+            "net_power_w": float(self.net_power_w[i]),
+            "flex_appliance": self.flex_appliance(i),
+            "export_local_w": float(self.export_local_w[i]),
+            "export_grid_w": float(self.export_grid_w[i]),
+            "import_local_w": float(self.import_local_w[i]),
+            "import_grid_w": float(self.import_grid_w[i]),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The snapshot as a JSON-ready document (field names as in the README)."""
+        return {
+            "tick": self.tick,
+            "timestamp": self.timestamp.isoformat(),
+            "is_day": self.is_day,
+            "sun_elevation_deg": round(self.sun_elevation_deg, 3),
+            "weather": {"cloudiness": round(self.cloudiness, 4), "temp_air_c": round(self.temp_air_c, 2)},
+            "houses": [self.house_dict(i) for i in range(self.house_count)],
+            "community": {
+                "total_production_w": self.total_production_w,
+                "total_consumption_w": self.total_consumption_w,
+                "net_community_power_w": self.net_community_power_w,
+                "locally_shared_w": self.shared_w,
+            },
+            "grid": {"grid_import_w": self.grid_import_w, "grid_export_w": self.grid_export_w},
+            "kpis": {
+                "self_sufficiency": json_float(self.self_sufficiency),
+                "self_consumption": json_float(self.self_consumption),
+                "locally_shared_w": self.shared_w,
+            },
+            "energy_kwh": dict(self.energy_kwh),
+        }
+
+    @functools.cached_property
+    def _json(self) -> bytes:
+        return json.dumps(self.to_dict(), allow_nan=False, separators=(",", ":")).encode()
+
+    def to_json(self) -> bytes:
+        """The JSON document as compact UTF-8 bytes, built once per snapshot and then shared."""
+        return self._json
+
+    def history_row(self) -> dict[str, float]:
+        """This tick as one row of :class:`leg_sim.history.History` (NaN for an undefined KPI)."""
+        return {
+            "tick": float(self.tick),
+            "time_s": self.timestamp.timestamp(),
+            "total_production_w": self.total_production_w,
+            "total_consumption_w": self.total_consumption_w,
+            "grid_import_w": self.grid_import_w,
+            "grid_export_w": self.grid_export_w,
+            "shared_w": self.shared_w,
+            "net_community_power_w": self.net_community_power_w,
+            "self_sufficiency": math.nan if self.self_sufficiency is None else self.self_sufficiency,
+            "self_consumption": math.nan if self.self_consumption is None else self.self_consumption,
+        }

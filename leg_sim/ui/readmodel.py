@@ -1,0 +1,55 @@
+"""What a session's views may read: the latest snapshot, the history, the time zone, pause.
+
+A :class:`ReadModel` is handed to every view by the dashboard of one browser
+session. It is narrow and read-only on purpose: a view never reaches into the
+Simulation, so the same views can later be fed from another source (for
+example snapshots that arrive over a broker) by another ReadModel.
+No Panel here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from leg_sim.snapshot import Snapshot
+
+if TYPE_CHECKING:  # only for annotations: the read model works on anything shaped like a Simulation
+    from leg_sim.engine import Simulation
+
+
+class ReadModel:
+    """Read-only view of one shared Simulation for one session's views.
+
+    Parameters
+    ----------
+    sim
+        The shared simulation it reads from.
+    """
+
+    def __init__(self, sim: "Simulation"):
+        self._sim = sim
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        """The latest snapshot, or None before the first tick."""
+        return self._sim.snapshot
+
+    @property
+    def timezone(self) -> str:
+        """IANA time zone of the community; charts show local time."""
+        return str(self._sim.community.timezone)
+
+    @property
+    def paused(self) -> bool:
+        """True while the simulation is paused."""
+        return bool(self._sim.paused)
+
+    def history(self, seconds: float | None = None) -> dict[str, np.ndarray]:
+        """History columns of the last `seconds` of simulated time (all kept if None). [s]"""
+        return self._sim.history.columns(seconds)
+
+    def history_after(self, tick: int, limit: int | None = None) -> dict[str, np.ndarray]:
+        """History rows after tick number `tick` (at most `limit`, newest kept)."""
+        return self._sim.history.tail_after(tick, limit)
