@@ -1,4 +1,4 @@
-# Front door of LEG-Simulator: `make test`, `make serve`, `make bench`.
+# Front door of LEG-Simulator: `make test`, `make serve`, `make lint`, `make bench`.
 # Every target creates .venv from pyproject.toml first, so a fresh clone needs
 # nothing but Python 3.10+ and make.
 
@@ -12,7 +12,7 @@ export LEG_CONFIG
 PORT ?=
 export PORT
 
-.PHONY: all setup test serve run bench bench-engine bench-dashboard soak screenshot check-config clean
+.PHONY: all setup test lint serve run bench bench-engine bench-dashboard soak screenshot check-config clean
 
 all: test
 
@@ -26,6 +26,12 @@ setup: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# ruff (rules in pyproject.toml) and mypy over the package; the same as the pre-commit hooks.
+LINT_PATHS := leg_sim apps tests benchmarks scripts
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/mypy
 
 serve: $(STAMP)
 	$(BIN)/python -m leg_sim serve

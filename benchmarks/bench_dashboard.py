@@ -30,9 +30,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
-from benchmarks.ws_client import BokehClient  # noqa: E402
 from browser_support import CHROMIUM_ARGS, chromium_path  # noqa: E402
 from server_support import Server, get_json  # noqa: E402
+
+from benchmarks.ws_client import BokehClient  # noqa: E402
 
 DAY = {"mode": "accelerated", "start": "2026-06-21T10:00:00", "speed_factor": 1.0}
 
@@ -124,9 +125,9 @@ def load(sessions: int, seconds: float, houses: int = 20, with_browser: bool = T
         cpu1, w1 = proc.cpu_times(), time.monotonic()
         _, h1 = get_json(srv.base + "/healthz")
         rss_mb = proc.memory_info().rss / 2**20
-        lat = [x for c, k in zip(clients, l0) for x in c.latencies_s[k:]]
+        lat = [x for c, k in zip(clients, l0, strict=True) for x in c.latencies_s[k:]]
         ticks = h1["tick"] - h0["tick"]
-        per_session = [(c.bytes_after_pull - b) / max(ticks, 1) for c, b in zip(clients, b0)]
+        per_session = [(c.bytes_after_pull - b) / max(ticks, 1) for c, b in zip(clients, b0, strict=True)]
         errors = [c.error for c in clients if c.error]
         for c in clients:
             c.close()

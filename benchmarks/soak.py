@@ -27,9 +27,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
+from server_support import Server, get_json  # noqa: E402
+
 from benchmarks.bench_dashboard import load  # noqa: E402
 from benchmarks.ws_client import open_and_close_sessions  # noqa: E402
-from server_support import Server, get_json  # noqa: E402
 
 MB = 2**20
 

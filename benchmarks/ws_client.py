@@ -9,6 +9,7 @@ each tick shown, how long after the tick was computed the message arrived
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -47,7 +48,7 @@ class BokehClient:
         self._thread: threading.Thread | None = None
         self._closing = False
 
-    def start(self) -> "BokehClient":
+    def start(self) -> BokehClient:
         token = session_token(self.base_url, self.timeout_s)
         host = self.base_url.split("//", 1)[1]
         self._ws = websocket.create_connection(
@@ -110,10 +111,8 @@ class BokehClient:
     def close(self) -> None:
         self._closing = True
         if self._ws is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._ws.close()
-            except Exception:
-                pass
         if self._thread is not None:
             self._thread.join(5)
 

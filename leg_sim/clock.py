@@ -10,7 +10,7 @@ a 1 s interval at speed 60 shows one simulated minute per tick.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import pandas as pd

@@ -22,7 +22,8 @@ import logging
 import math
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import param
@@ -101,7 +102,7 @@ class Simulation(param.Parameterized):
         self.last_tick_monotonic: float | None = None
 
     @classmethod
-    def from_config(cls, source: Any = None, **overrides: Any) -> "Simulation":
+    def from_config(cls, source: Any = None, **overrides: Any) -> Simulation:
         """Build a simulation from a YAML path or a dict, with any config key overridden.
 
         ``Simulation.from_config("config.yaml", houses=20, **{"clock.mode": "accelerated"})``

@@ -9,7 +9,7 @@ for the rows a viewer has not seen yet, :meth:`History.to_frame` for pandas.
 from __future__ import annotations
 
 import threading
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd

@@ -22,7 +22,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import types
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -70,9 +71,9 @@ class House(param.Parameterized):
 
 #: House parameters that go into the struct-of-arrays view as plain float columns.
 _FLOAT_COLUMNS = (
-    "pv_peak_kwp tilt_deg azimuth_deg annual_consumption_kwh "
-    "fridge_power_w fridge_period_s fridge_duty fridge_phase standby_w"
-).split()
+    "pv_peak_kwp", "tilt_deg", "azimuth_deg", "annual_consumption_kwh",
+    "fridge_power_w", "fridge_period_s", "fridge_duty", "fridge_phase", "standby_w",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,9 +115,9 @@ def default_house_attributes(seed: int, start: int, count: int) -> dict[str, np.
 
 
 _ATTRIBUTE_KEYS = (
-    "pv_peak_kwp tilt_deg azimuth_deg household_size annual_consumption_kwh owned ev_charger_kw "
-    "x_m y_m fridge_power_w fridge_period_s fridge_duty fridge_phase standby_w"
-).split()
+    "pv_peak_kwp", "tilt_deg", "azimuth_deg", "household_size", "annual_consumption_kwh", "owned", "ev_charger_kw",
+    "x_m", "y_m", "fridge_power_w", "fridge_period_s", "fridge_duty", "fridge_phase", "standby_w",
+)
 
 
 def _draw_block(seed: int, block: int) -> dict[str, np.ndarray]:
@@ -224,7 +225,7 @@ class Community(param.Parameterized):
 
     def _make_house(self, index: int, drawn: Mapping[str, Any]) -> House:
         given = (self._overrides[index] if index < len(self._overrides) else HouseSettings()).values
-        drawn = {**drawn, "house_id": house_id_for(index), "appliances": [n for n, has in zip(catalogue.NAMES, drawn["owned"]) if has]}
+        drawn = {**drawn, "house_id": house_id_for(index), "appliances": [n for n, has in zip(catalogue.NAMES, drawn["owned"], strict=True) if has]}
         # A key the config gives wins; the rest is what the seed drew for this house.
         values = {s.key: drawn[s.key] if given.get(s.key) is None else given[s.key] for s in HOUSE_SETTINGS}
         house = House(
@@ -397,6 +398,8 @@ class CommunityChain:
         table = self._prepare(t_s, float(flex_load_probability))
 
         sky = pv.sky_at(time, comm.latitude_deg, comm.longitude_deg, comm.altitude_m, self._linke[time.month - 1])
+        beam: np.ndarray | float
+        diffuse: np.ndarray | float
         if pv_variation:
             beam, diffuse = self._clouds.factors(t_s, table.shadow_offset_s)
             cloudiness = self._clouds.cloudiness

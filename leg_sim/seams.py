@@ -2,7 +2,7 @@
 
 LEG-Simulator is descriptive: it shows what happens now. These protocols mark
 where a future feature would attach, so adding one does not mean reshaping the
-tick. Each says which step of :meth:`leg_sim.engine.Simulation.step` would call
+tick. Each says which step of :meth:`leg_sim.model.CommunityChain.run` would call
 it. Nothing in the package calls them today, and no class implements them.
 """
 
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Protocol, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -19,7 +20,7 @@ class Storage(Protocol):
     """Batteries (home or community).
 
     Plugs in after the per-house net power is known and before the community
-    bus settles (between "profiles" and "flows" in ``Simulation.step``): given
+    bus settles (between the loads and ``flows.settle`` in ``CommunityChain.run``): given
     each house's net power it returns the battery power per house (+ charging,
     − discharging) that is then subtracted from the net power, and it keeps its
     own state of charge in kWh.
@@ -47,7 +48,7 @@ class PriceSignal(Protocol):
 class ControlSignal:
     """A command to a house, such as "start EV charging now" or "delay the dishwasher".
 
-    Would be applied at the start of ``Simulation.step``, before the appliance
+    Would be applied at the start of ``CommunityChain.run``, before the appliance
     process (leg_sim.profiles.appliances.FlexProcess) advances, by forcing or
     holding a cycle start for that house.
     """

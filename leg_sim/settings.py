@@ -20,7 +20,8 @@ Units live in the key names (``update_interval_ms``, ``pv_peak_kwp``) and in
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import param
 
@@ -145,7 +146,10 @@ class Setting:
         """
         common: dict[str, Any] = {"default": self.default, "doc": self.full_doc, "label": self.full_label}
         if self.kind in ("integer", "houses"):
-            made: param.Parameter = param.Integer(bounds=_int_bounds(self.bounds), softbounds=_int_bounds(self.widget_bounds), step=self.step, **{**common, **overrides})
+            made: param.Parameter = param.Integer(
+                bounds=_int_bounds(self.bounds), softbounds=_int_bounds(self.widget_bounds), step=None if self.step is None else int(self.step),
+                **{**common, **overrides},
+            )
         elif self.kind == "number":
             made = param.Number(bounds=self.bounds, softbounds=self.widget_bounds, step=self.step, **{**common, **overrides})
         elif self.kind in ("choice", "switch"):
@@ -215,7 +219,9 @@ HOUSE_SETTINGS: tuple[Setting, ...] = (
     Setting("house_id", "text", "H001", "Unique id shown in the dashboard and the JSON; default H001, H002, ... by position"),
     Setting("pv_peak_kwp", "number", 7.0, "Installed PV DC power at STC; 0 = no PV", unit="kWp", bounds=(0.0, 100.0), label="PV peak power"),
     Setting("tilt_deg", "number", 30.0, "Roof tilt from horizontal", unit="deg", bounds=(0.0, 90.0), label="Roof tilt"),
-    Setting("azimuth_deg", "number", 180.0, "Direction the roof faces; 90 = east, 180 = south", unit="deg", bounds=(0.0, 360.0), label="Roof azimuth"),
+    Setting(
+        "azimuth_deg", "number", 180.0, "Direction the roof faces; 90 = east, 180 = south", unit="deg", bounds=(0.0, 360.0), label="Roof azimuth",
+    ),
     Setting(
         "annual_consumption_kwh", "number", 3500.0, "Energy of the household base load (H25 profile) per year, without the big appliances",
         unit="kWh/a", bounds=(100.0, 50_000.0), label="Annual base consumption",

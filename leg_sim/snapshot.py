@@ -15,7 +15,8 @@ import functools
 import json
 import math
 import time as wall_clock
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -69,7 +70,7 @@ class Snapshot:
     energy_kwh: Mapping[str, float]
 
     @classmethod
-    def from_instant(cls, tick: int, instant: Instant, wall_time_s: float | None = None) -> "Snapshot":
+    def from_instant(cls, tick: int, instant: Instant, wall_time_s: float | None = None) -> Snapshot:
         """Freeze what the chain computed for one instant as tick number `tick`."""
         f = instant.flows
         codes = np.array(instant.flex_code, copy=True)

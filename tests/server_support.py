@@ -68,8 +68,8 @@ class Server:
         self.log_path = Path(tmp_dir) / f"server-{self.port}.log"
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout_s: float = 90.0) -> "Server":
-        self._log = open(self.log_path, "w")
+    def start(self, timeout_s: float = 90.0) -> Server:
+        self._log = open(self.log_path, "w")  # noqa: SIM115 - the server process writes to it until stop()
         self.proc = subprocess.Popen(
             server_command(self.port, self.extra), cwd=REPO, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )

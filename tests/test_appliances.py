@@ -25,7 +25,7 @@ def power_trace(name, step_s=30.0, ev_w=11000.0, length_s=None):
 def test_dishwasher_has_two_heating_phases_and_lasts_about_two_hours():
     dw = by_name("dishwasher")
     assert 100 * MIN <= dw.cycle_s <= 140 * MIN
-    t, p = power_trace("dishwasher")
+    _t, p = power_trace("dishwasher")
     heating = p >= 1500
     starts = np.flatnonzero(np.diff(heating.astype(int)) == 1)
     assert len(starts) == 2
@@ -77,7 +77,7 @@ def measured_busy_fraction(p, interval_s, n_ticks, n_houses=600, seed=3):
 
 
 @pytest.mark.parametrize(
-    "p, interval_s",
+    ("p", "interval_s"),
     [
         (0.1, 1.0),  # 1 s ticks at realtime
         (0.1, 60.0),  # 1 s ticks at speed 60

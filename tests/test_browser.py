@@ -26,7 +26,6 @@ import re
 import time
 
 import pytest
-
 from browser_support import CHROMIUM_ARGS, FIND_FLOW_GRAPH_JS, chromium_path
 from server_support import Server, get_json
 
@@ -93,7 +92,7 @@ class FlowGraphGeometry:
     def __init__(self, page, house_ids: tuple[str, ...]):
         self.layout = lay = community_layout(house_ids)
         self.house_ids = house_ids
-        named = {f"house:{h}": tuple(map(float, xy)) for h, xy in zip(house_ids, lay.house_xy)}
+        named = {f"house:{h}": tuple(map(float, xy)) for h, xy in zip(house_ids, lay.house_xy, strict=True)}
         named.update(bus=tuple(map(float, lay.bus_xy)), grid=tuple(map(float, lay.grid_xy)))
         found = page.evaluate(FIND_FLOW_GRAPH_JS, [list(v) for v in named.values()])
         if found is not None:
@@ -101,7 +100,7 @@ class FlowGraphGeometry:
             self.canvas = found["canvas"]
             self.labels = found["labels"]
             self.shown = found["shown"]
-            self.px = {k: tuple(p) for k, p in zip(named, found["points"])}
+            self.px = {k: tuple(p) for k, p in zip(named, found["points"], strict=True)}
         else:
             self.method = "geometry"
             self.canvas = _flow_graph_canvas_box(page)

@@ -7,7 +7,6 @@ and the skip/fail rule when Chromium is missing).
 from __future__ import annotations
 
 import pytest
-
 import test_browser as tb
 from server_support import Server, get_json
 

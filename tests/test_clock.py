@@ -26,7 +26,7 @@ def test_accelerated_advances_interval_times_speed():
     assert t0 == pd.Timestamp("2026-06-21 06:00", tz=TZ) and d0 == 0.0
     t1, d1 = c.tick(1000)
     assert d1 == 60.0 and t1 - t0 == pd.Timedelta(minutes=1)
-    t2, d2 = c.tick(250)
+    _t2, d2 = c.tick(250)
     assert d2 == 15.0
 
 

@@ -55,7 +55,7 @@ def test_yaml_booleans_for_pv_variation(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "raw, words",
+    ("raw", "words"),
     [
         ({"update_interval_ms": 50}, ["update_interval_ms", "50", "out of range", "100 to 10000"]),
         ({"update_interval_ms": "fast"}, ["update_interval_ms", "'fast'", "not an integer"]),
@@ -96,7 +96,7 @@ def test_bad_values_give_one_line_naming_key_value_and_allowed(raw, words):
 
 
 @pytest.mark.parametrize(
-    "text, words",
+    ("text", "words"),
     [
         ("", ["file is empty"]),
         ("# only a comment\n", ["holds no settings"]),
@@ -129,7 +129,7 @@ def test_port_env_overrides_config():
 
 
 @pytest.mark.parametrize(
-    "text, words",
+    ("text", "words"),
     [
         ("houses: -3\n", ["houses", "-3", "out of range"]),
         ("update_interval_ms: [1]\n", ["update_interval_ms", "not an integer"]),

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
 
 import numpy as np
 import pytest
+from conftest import make_sim
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
-from conftest import make_sim
 from leg_sim import Simulation
 from leg_sim.profiles import appliances as appl
 
@@ -39,7 +40,7 @@ def test_ticks_rise_and_snapshots_are_immutable(sim):
     assert (a.tick, b.tick) == (1, 2) and sim.snapshot is b
     with pytest.raises(ValueError):
         b.pv_power_w[0] = 1.0
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         b.tick = 5
     assert a.pv_power_w is not b.pv_power_w
 

@@ -19,7 +19,9 @@ def test_h25_integrates_to_one_mwh_per_year():
 
 
 def test_h25_has_an_evening_peak_and_a_night_low_and_winter_above_summer():
-    at = lambda s: household.h25_w_per_kwh(pd.Timestamp(s, tz=TZ), TZ)
+    def at(s):
+        return household.h25_w_per_kwh(pd.Timestamp(s, tz=TZ), TZ)
+
     assert at("2026-01-14 19:00") > 2 * at("2026-01-14 03:30")
     assert at("2026-01-14 19:00") > at("2026-07-15 19:00")
 

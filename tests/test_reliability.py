@@ -7,11 +7,11 @@ import time
 import numpy as np
 import psutil
 import pytest
-
-from benchmarks.ws_client import open_and_close_sessions
 from conftest import make_sim
 from server_support import Server, get_json
 from test_engine import check_invariants
+
+from benchmarks.ws_client import open_and_close_sessions
 
 pytestmark = pytest.mark.server
 
@@ -40,7 +40,7 @@ def test_a_failing_tick_is_logged_counted_and_the_loop_goes_on(fault_server):
     _, before = get_json(fault_server.base + "/healthz")
     get_json(fault_server.base + "/test/fault?count=3")
     assert wait_until(lambda: get_json(fault_server.base + "/healthz")[1]["error_count"] >= before["error_count"] + 3)
-    status, after = get_json(fault_server.base + "/healthz")
+    _status, after = get_json(fault_server.base + "/healthz")
     assert after["last_error"] == "RuntimeError: injected fault"
     # ticking resumes: three more ticks after the faults
     assert wait_until(lambda: get_json(fault_server.base + "/healthz")[1]["tick"] >= after["tick"] + 3)
@@ -72,7 +72,7 @@ def test_session_churn_leaves_nothing_behind(tmp_path):
         assert wait_until(lambda: get_json(srv.base + "/healthz")[1]["sessions"] == 0, timeout_s=30)
         rss_warm = proc.memory_info().rss
         assert open_and_close_sessions(srv.base, 100) == 100
-        _, during = get_json(srv.base + "/healthz")
+        _, _during = get_json(srv.base + "/healthz")
         assert wait_until(lambda: get_json(srv.base + "/healthz")[1]["sessions"] == 0, timeout_s=30)
         time.sleep(1.0)
         _, after = get_json(srv.base + "/healthz")

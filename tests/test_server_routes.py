@@ -8,7 +8,6 @@ import time
 import urllib.request
 
 import pytest
-
 from server_support import REPO, Server, free_port, get_json, server_command
 
 pytestmark = pytest.mark.server
@@ -48,7 +47,10 @@ def test_history_returns_columns_for_the_window(server):
 
 @pytest.mark.parametrize(
     "query",
-    ["seconds=abc", "seconds=-5", "seconds=0", "seconds=nan", "seconds=inf", "seconds=1e99", "seconds=", "seconds=1&seconds=2", "secs=10", "seconds=%00"],
+    [
+        "seconds=abc", "seconds=-5", "seconds=0", "seconds=nan", "seconds=inf", "seconds=1e99", "seconds=", "seconds=1&seconds=2",
+        "secs=10", "seconds=%00",
+    ],
 )
 def test_bad_history_queries_get_400_with_a_json_error(server, query):
     status, doc = get_json(server.base + "/api/history?" + query)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import make_sim
 from numpy.testing import assert_allclose
 
-from conftest import make_sim
 from leg_sim.server.session import SessionBridge, active_sessions
 from leg_sim.ui import flow_graph as fg
 from leg_sim.ui.charts import CommunityChart
@@ -151,11 +151,12 @@ def test_sankey_matches_the_pro_rata_key():
     spec = sankey_spec(snap)["data"][0]
     labels, link = spec["node"]["label"], spec["link"]
     tol = 0.05 * len(link["value"]) + 1e-9  # each link is rounded to 0.1 kW
-    into_feed_in = sum(v for t, v in zip(link["target"], link["value"]) if labels[t] == "Grid (feed-in)")
-    from_supply = sum(v for s, v in zip(link["source"], link["value"]) if labels[s] == "Grid (supply)")
+    into_feed_in = sum(v for t, v in zip(link["target"], link["value"], strict=True) if labels[t] == "Grid (feed-in)")
+    from_supply = sum(v for s, v in zip(link["source"], link["value"], strict=True) if labels[s] == "Grid (supply)")
     assert into_feed_in == pytest.approx(snap.grid_export_w / 1000, abs=tol)
     assert from_supply == pytest.approx(snap.grid_import_w / 1000, abs=tol)
-    local = sum(v for s, t, v in zip(link["source"], link["target"], link["value"]) if not labels[s].startswith("Grid") and not labels[t].startswith("Grid"))
+    links = zip(link["source"], link["target"], link["value"], strict=True)
+    local = sum(v for s, t, v in links if not labels[s].startswith("Grid") and not labels[t].startswith("Grid"))
     assert local == pytest.approx(snap.shared_w / 1000, abs=tol)
     assert sankey_spec(snap)["layout"]["uirevision"] == "leg-sankey"
 

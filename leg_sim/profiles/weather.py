@@ -119,7 +119,7 @@ def air_temperature_c(month_fraction: float, local_hour: float, cloudiness: floa
     float
         Air temperature, warmest around 15:00. [°C]
     """
-    lo = int(math.floor(month_fraction)) % 12
+    lo = math.floor(month_fraction) % 12
     hi = (lo + 1) % 12
     w = month_fraction - math.floor(month_fraction)
     mean_c = (1 - w) * MONTHLY_MEAN_TEMP_C[lo] + w * MONTHLY_MEAN_TEMP_C[hi]
@@ -214,11 +214,13 @@ class CloudField:
             self._duration, self._depth, self._edge = self._start, self._start, self._start
         dt_s = t_s - self._t_s
         self.latent = float(ou_step(self.latent, dt_s, CLOUDINESS_TAU_S, 1.0, self._rng.normal()))
-        self._spread = ou_step(
-            self._spread, dt_s, HOUSE_SPREAD_TAU_S, HOUSE_SPREAD_SIGMA, self._rng.normal(size=len(self._spread))
+        self._spread = np.asarray(
+            ou_step(self._spread, dt_s, HOUSE_SPREAD_TAU_S, HOUSE_SPREAD_SIGMA, self._rng.normal(size=len(self._spread)))
         )
-        self._generate(self._generated_until_s, t_s, max_offset + CLOUD_DURATION_MAX_S)
-        self._generated_until_s = max(self._generated_until_s, t_s)
+        generated_until_s = self._generated_until_s
+        assert generated_until_s is not None  # set on the first call above
+        self._generate(generated_until_s, t_s, max_offset + CLOUD_DURATION_MAX_S)
+        self._generated_until_s = max(generated_until_s, t_s)
         self._t_s = t_s
 
         c = self.cloudiness

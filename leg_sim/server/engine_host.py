@@ -33,8 +33,7 @@ def start_simulation() -> Simulation:
     with _lock:
         if _simulation is None:
             settings = load_config(None)
-            overrides = {"read_only": True} if env_read_only() else {}
-            sim = Simulation(settings, **overrides)
+            sim = Simulation(settings, read_only=True) if env_read_only() else Simulation(settings)
             sim.start()
             log.info("simulation started: %d houses, %d ms interval", sim.house_count, sim.update_interval_ms)
             _simulation = sim

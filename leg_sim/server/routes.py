@@ -33,7 +33,7 @@ MAX_HISTORY_S = 366 * 24 * 3600
 DEFAULT_HISTORY_S = 900
 
 
-class BadRequest(Exception):
+class BadRequestError(Exception):
     """A client's mistake; answered with 400 and this message."""
 
 
@@ -76,7 +76,7 @@ class JSONHandler(RequestHandler):
             return
         try:
             self.reply(*self.answer())
-        except BadRequest as exc:
+        except BadRequestError as exc:
             self.reply(400, {"error": str(exc)})
 
     def answer(self) -> tuple[int, dict]:
@@ -104,9 +104,9 @@ def parse_seconds(raw: str | None) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise BadRequest(f"seconds={raw[:40]!r} is not a number; {allowed}") from None
+        raise BadRequestError(f"seconds={raw[:40]!r} is not a number; {allowed}") from None
     if not math.isfinite(value) or not 0 < value <= MAX_HISTORY_S:
-        raise BadRequest(f"seconds={raw[:40]!r} is out of range; {allowed}")
+        raise BadRequestError(f"seconds={raw[:40]!r} is out of range; {allowed}")
     return value
 
 
@@ -122,7 +122,7 @@ class HistoryHandler(JSONHandler):
         times = pd.to_datetime(cols["time_s"], unit="s", utc=True).tz_convert(sim.community.timezone)
         body = {
             "seconds": seconds,
-            "count": int(len(cols["tick"])),
+            "count": len(cols["tick"]),
             "timezone": sim.community.timezone,
             "timestamp": [t.isoformat() for t in times],
             "tick": cols["tick"].astype(int).tolist(),

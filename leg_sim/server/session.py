@@ -25,7 +25,7 @@ from leg_sim.ui.dashboard import Dashboard
 log = logging.getLogger("leg_sim.server")
 
 #: Live bridges, for health checks and leak tests.
-_BRIDGES: "weakref.WeakSet[SessionBridge]" = weakref.WeakSet()
+_BRIDGES: weakref.WeakSet[SessionBridge] = weakref.WeakSet()
 
 
 def active_sessions() -> int:

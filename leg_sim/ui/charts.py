@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import panel as pn
-from bokeh.models import ColumnDataSource, DataRange1d, HoverTool, Legend
+from bokeh.models import ColumnDataSource, DataRange1d, HoverTool
+from bokeh.models.annotations import Legend, LegendItem
 from bokeh.plotting import figure
 
 from leg_sim.snapshot import Snapshot
@@ -40,10 +41,7 @@ def local_ms(time_s: np.ndarray, timezone: str) -> np.ndarray:
     offsets = pd.DatetimeIndex(pd.to_datetime(time_s, unit="s", utc=True)).tz_convert(timezone)
     utcoff_s = np.array([o.utcoffset().total_seconds() for o in offsets[[0, -1]]])
     # Offsets change at most once within the window; use per-point offsets only then.
-    if utcoff_s[0] != utcoff_s[-1]:
-        utcoff_s = np.array([o.utcoffset().total_seconds() for o in offsets])
-    else:
-        utcoff_s = utcoff_s[0]
+    utcoff_s = np.array([o.utcoffset().total_seconds() for o in offsets]) if utcoff_s[0] != utcoff_s[-1] else utcoff_s[0]
     return (np.asarray(time_s) + utcoff_s) * 1000.0
 
 
@@ -63,6 +61,7 @@ class CommunityChart(View):
             sizing_mode="stretch_width",
             x_axis_type="datetime",
             x_range=DataRange1d(follow="end", follow_interval=WINDOW_S * 1000.0, range_padding=0.0),
+            y_range=DataRange1d(start=0),
             y_axis_label="Power (kW)",
             toolbar_location=None,
             tools="",
@@ -70,33 +69,28 @@ class CommunityChart(View):
             border_fill_color=None,
             name="community_chart",
         )
-        items = []
-        for key, _, label, color in SERIES:
-            r = fig.line("time", key, source=self.source, line_width=2, color=color)
-            items.append((label, [r]))
+        lines: list[Any] = [fig.line("time", key, source=self.source, line_width=2, color=color) for key, _, _, color in SERIES]
+        items = [LegendItem(label=label, renderers=[line]) for (_, _, label, _), line in zip(SERIES, lines, strict=True)]
         fig.add_layout(Legend(items=items, orientation="horizontal", location="top_left", background_fill_alpha=0.0), "above")
         fig.add_tools(
             HoverTool(
                 tooltips=[("Time", "@time{%H:%M:%S}")] + [(label, f"@{key}{{0.00}} kW") for key, _, label, _ in SERIES],
                 formatters={"@time": "datetime"},
                 mode="vline",
-                renderers=[fig.renderers[0]],
+                renderers=[lines[0]],
             )
         )
-        fig.y_range.start = 0
         return fig
 
     def _rows(self, cols: dict) -> dict:
-        out = {"time": local_ms(cols["time_s"], self.reader.timezone).tolist()}
+        out = {"time": local_ms(cols["time_s"], self.read_model.timezone).tolist()}
         for key, field, *_ in SERIES:
             out[key] = np.round(cols[field] / 1000.0, 2).tolist()  # 10 W, as the y axis can show
         return out
 
     def backfill(self) -> None:
         """Load the last window of history (a new viewer sees the recent past at once)."""
-        if self.reader is None:
-            return
-        cols = self.reader.history(seconds=WINDOW_S)
+        cols = self.read_model.history(seconds=WINDOW_S)
         if len(cols["tick"]):
             cols = {k: v[-ROLLOVER:] for k, v in cols.items()}
             self.source.data = self._rows(cols)
@@ -106,7 +100,7 @@ class CommunityChart(View):
         """Append the ticks since the last update (all of them, even if some were coalesced)."""
         if snap.tick <= self._last_tick:
             return
-        cols = self.reader.history_after(self._last_tick, limit=ROLLOVER)
+        cols = self.read_model.history_after(self._last_tick, limit=ROLLOVER)
         if len(cols["tick"]) == 0:
             return
         self._last_tick = int(cols["tick"][-1])

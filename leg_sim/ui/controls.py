@@ -14,7 +14,8 @@ no widgets at all.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import panel as pn
 import param
@@ -27,7 +28,7 @@ from leg_sim.ui.view import View
 log = logging.getLogger("leg_sim.ui")
 
 #: Parameters with a widget, in display order: every live setting, then pause.
-CONTROLLED = tuple(s.name for s in live_settings()) + ("paused",)
+CONTROLLED = (*tuple(s.name for s in live_settings()), "paused")
 
 
 def setting_widget(s: Setting, value: Any) -> pn.widgets.Widget:
@@ -52,20 +53,27 @@ class Controls(View):
         self._schedule = schedule or (lambda fn: fn())
         super().__init__(**params)
 
+    @property
+    def sim(self) -> Simulation:
+        """The shared simulation these controls drive (the `target` parameter)."""
+        if self.target is None:
+            raise TypeError("Controls need target=Simulation(...)")
+        return self.target
+
     def build(self) -> Any:
-        self.read_only = bool(self.target.read_only)
+        self.read_only = bool(self.sim.read_only)
         self._settings = {s.name: s for s in live_settings()}
         self.message = pn.pane.Markdown("", name="control_message", css_classes=["leg-message"], margin=(0, 10))
         self.widgets: dict[str, pn.widgets.Widget] = {}
         self._sim_watcher = None
         if self.read_only:
             return pn.Column(pn.pane.Markdown("**Read-only display.** The controls are switched off on this server."))
-        self.widgets = {name: setting_widget(s, getattr(self.target, name)) for name, s in self._settings.items()}
-        self.widgets["paused"] = pn.widgets.Toggle(label="Pause", value=bool(self.target.paused), color="warning")
+        self.widgets = {name: setting_widget(s, getattr(self.sim, name)) for name, s in self._settings.items()}
+        self.widgets["paused"] = pn.widgets.Toggle(label="Pause", value=bool(self.sim.paused), color="warning")
         for name, widget in self.widgets.items():
             widget.sizing_mode = "stretch_width"
             widget.param.watch(lambda event, name=name: self._from_widget(name, event.new), "value")
-        self._sim_watcher = self.target.param.watch(self._from_sim, list(CONTROLLED))
+        self._sim_watcher = self.sim.param.watch(self._from_sim, list(CONTROLLED))
         return pn.Column(*self.widgets.values(), self.message, sizing_mode="stretch_width")
 
     def update(self, snap: Snapshot) -> None:
@@ -73,17 +81,17 @@ class Controls(View):
 
     # widget -> shared simulation
     def _from_widget(self, name: str, value: Any) -> None:
-        if getattr(self.target, name) == value:
+        if getattr(self.sim, name) == value:
             return
         try:
-            setattr(self.target, name, value)
+            setattr(self.sim, name, value)
             self.message.object = ""
         except ValueError as exc:
             s = self._settings.get(name)
-            allowed = s.allowed() if s else ", ".join(map(str, getattr(self.target.param[name], "objects", None) or []))
-            self.message.object = f"⚠ {self.target.param[name].label}: {value!r} was not applied; allowed: {allowed}"
+            allowed = s.allowed() if s else ", ".join(map(str, getattr(self.sim.param[name], "objects", None) or []))
+            self.message.object = f"⚠ {self.sim.param[name].label}: {value!r} was not applied; allowed: {allowed}"
             log.info("rejected control value %s=%r: %s", name, value, exc)
-            self.widgets[name].value = getattr(self.target, name)
+            self.widgets[name].value = getattr(self.sim, name)
 
     # shared simulation -> this session's widgets (any thread)
     def _from_sim(self, *events: param.parameterized.Event) -> None:
@@ -104,5 +112,5 @@ class Controls(View):
     def dispose(self) -> None:
         """Remove the watcher on the shared Simulation (call when the session ends)."""
         if self._sim_watcher is not None:
-            self.target.param.unwatch(self._sim_watcher)
+            self.sim.param.unwatch(self._sim_watcher)
             self._sim_watcher = None

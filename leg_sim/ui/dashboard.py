@@ -8,7 +8,8 @@ Simulation, and updates the views together from one snapshot. The server glue
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import panel as pn
 import param
@@ -47,6 +48,8 @@ class Dashboard(pn.viewable.Viewer):
 
     def __init__(self, schedule: Callable | None = None, **params: Any):
         super().__init__(**params)
+        if self.sim is None:
+            raise TypeError("Dashboard needs sim=Simulation(...)")
         self.reader = ReadModel(self.sim)
         self.graph = FlowGraph(reader=self.reader)
         self.chart = CommunityChart(reader=self.reader)

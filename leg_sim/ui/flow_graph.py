@@ -97,8 +97,8 @@ class FlowGraph(View):
         fig = figure(
             frame_width=FRAME_PX,
             frame_height=FRAME_PX,
-            x_range=Range1d(-2, 2),
-            y_range=Range1d(-2, 2),
+            x_range=Range1d(start=-2, end=2),
+            y_range=Range1d(start=-2, end=2),
             toolbar_location=None,
             tools="",
             min_border=8,
@@ -204,8 +204,8 @@ class FlowGraph(View):
     def _edge_columns(self, snap: Snapshot) -> dict:
         p = snap.edge_power_w()
         state = edge_state(p)
-        src = [a if s >= 0 else b for (a, b), s in zip(self._edge_names, state)]
-        dst = [b if s >= 0 else a for (a, b), s in zip(self._edge_names, state)]
+        src = [a if s >= 0 else b for (a, b), s in zip(self._edge_names, state, strict=True)]
+        dst = [b if s >= 0 else a for (a, b), s in zip(self._edge_names, state, strict=True)]
         # A triangle marker points up at angle 0; turn it to the flow direction.
         angle = self._export_angle + np.where(state < 0, np.pi, 0.0) - np.pi / 2
         return dict(angle=pack(angle, 2), state=state.tolist(), power_kw=pack(np.abs(p) / 1000.0, 2), src=src, dst=dst)
@@ -213,7 +213,7 @@ class FlowGraph(View):
     @staticmethod
     def _house_columns(snap: Snapshot) -> dict:
         if snap.house_count <= LABEL_LIMIT:
-            labels = [net_label(h, w) for h, w in zip(snap.house_ids, snap.net_power_w)]
+            labels = [net_label(h, w) for h, w in zip(snap.house_ids, snap.net_power_w, strict=True)]
         elif snap.house_count <= ID_LABEL_LIMIT:
             labels = list(snap.house_ids)
         else:

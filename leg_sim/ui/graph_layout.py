@@ -51,7 +51,8 @@ class GraphLayout:
             return self.bus_xy
         if node == GRID:
             return self.grid_xy
-        return tuple(self.house_xy[self._house_index[node]])  # type: ignore[return-value]
+        x, y = self.house_xy[self._house_index[node]]
+        return float(x), float(y)
 
     @functools.cached_property
     def _house_index(self) -> dict[str, int]:
@@ -102,7 +103,7 @@ def community_layout(house_ids: tuple[str, ...]) -> GraphLayout:
     house_xy = np.zeros((n, 2))
     row = 0
     spacing = [RING_STEP] if len(radii) > 1 else []  # neighbouring rings are at least this far apart
-    for radius, size in zip(radii, sizes):
+    for radius, size in zip(radii, sizes, strict=True):
         angle = ring_angles(size, staggered=len(radii) > 1 and radius > 1.0)
         house_xy[row : row + size] = radius * np.column_stack([np.cos(angle), np.sin(angle)])
         if size >= 2:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 import panel as pn
-from bokeh.models import ColumnDataSource, CustomJS, Div
+from bokeh.models import ColumnDataSource, CustomJS
+from bokeh.models.widgets import Div
 
 from leg_sim.snapshot import Snapshot
 from leg_sim.ui import theme
@@ -109,7 +110,7 @@ class KpiPanel(View):
 
     def update(self, snap: Snapshot) -> None:
         """Show `snap`: sends only the values that changed."""
-        paused = self.reader.paused
+        paused = self.read_model.paused
         values = per_snapshot(snap, ("kpis", paused), lambda: kpi_values(snap, paused))
         if not self._values:
             self.div.text = render(values)

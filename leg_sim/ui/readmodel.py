@@ -28,7 +28,7 @@ class ReadModel:
         The shared simulation it reads from.
     """
 
-    def __init__(self, sim: "Simulation"):
+    def __init__(self, sim: Simulation):
         self._sim = sim
 
     @property

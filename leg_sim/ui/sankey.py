@@ -69,7 +69,7 @@ def sankey_spec(snap: Snapshot) -> dict:
     exp_idx, imp_idx = np.flatnonzero(export_w > 0), np.flatnonzero(deficit_w > 0)
     src_labels, e, e_grid = _select(export_w, snap.export_grid_w, snap.house_ids, exp_idx, grouped, "Other producers")
     dst_labels, d, d_grid = _select(deficit_w, snap.import_grid_w, snap.house_ids, imp_idx, grouped, "Other consumers")
-    labels = src_labels + ["Grid (supply)"] + dst_labels + ["Grid (feed-in)"]
+    labels = [*src_labels, "Grid (supply)", *dst_labels, "Grid (feed-in)"]
     colors = [theme.GREEN] * len(src_labels) + [theme.GRID_GREY] + [theme.RED] * len(dst_labels) + [theme.GRID_GREY]
     grid_src, dst0, grid_dst = len(src_labels), len(src_labels) + 1, len(labels) - 1
     source: list[int] = []
@@ -80,7 +80,10 @@ def sankey_spec(snap: Snapshot) -> dict:
     def link(s: int, t: int, kw: float, c: str) -> None:
         kw = round(float(kw), 1)
         if kw > 0:
-            source.append(s), target.append(t), value.append(kw), color.append(c)
+            source.append(s)
+            target.append(t)
+            value.append(kw)
+            color.append(c)
 
     shared_kw = fl.pairwise_flows_w(e, d) / 1000.0
     for i in range(len(e)):

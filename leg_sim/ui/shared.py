@@ -9,9 +9,10 @@ Entries die with their snapshot (weak keys), so nothing accumulates.
 from __future__ import annotations
 
 import weakref
-from typing import Any, Callable, Hashable
+from collections.abc import Callable, Hashable
+from typing import Any
 
-_CACHE: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
+_CACHE: weakref.WeakKeyDictionary[object, dict] = weakref.WeakKeyDictionary()
 
 
 def per_snapshot(snap: object, key: Hashable, compute: Callable[[], Any]) -> Any:

@@ -35,10 +35,18 @@ class View(pn.viewable.Viewer):
 
     def __init__(self, **params: Any):
         super().__init__(**params)
+        if self.reader is None:
+            raise TypeError(f"{type(self).__name__} needs reader=ReadModel(...)")
         self._panel = self.build()
-        snap = self.reader.snapshot if self.reader is not None else None
+        snap = self.read_model.snapshot
         if snap is not None:
             self.update(snap)
+
+    @property
+    def read_model(self) -> ReadModel:
+        """This session's read model (the `reader` parameter, never None once built)."""
+        assert self.reader is not None
+        return self.reader
 
     def build(self) -> Any:
         """Make this view's Panel/Bokeh objects and return what the page shows."""

@@ -1,0 +1,80 @@
+"""The model without the engine: houses, topology, the chain of one instant, and the energy it books."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from leg_sim import flows as fl
+from leg_sim.config import load_config
+from leg_sim.model import BUS, GRID, Community, CommunityChain, Grid, community_topology
+from leg_sim.snapshot import Snapshot
+
+NOON = pd.Timestamp("2026-06-21 12:00", tz="Europe/Zurich")
+
+
+def community(houses=6, seed=5, **overrides):
+    settings = load_config({"houses": houses, "seed": seed, **overrides})
+    c = Community(overrides=settings.house_overrides, seed=seed)
+    c.set_house_count(settings.house_count)
+    return c
+
+
+def test_a_tick_is_reachable_from_the_model_alone():
+    c, g = community(), Grid()
+    chain = CommunityChain(c, g)
+    instant = chain.run(NOON, 60.0, pv_variation=False, flex_load_probability=0.2)
+    f = instant.flows
+    assert instant.house_ids == c.table().house_ids
+    assert_allclose(f.net_power_w, instant.pv_power_w - instant.base_load_w - instant.flex_load_w)
+    assert f.total_production_w - f.total_consumption_w == pytest.approx(f.grid_export_w - f.grid_import_w)
+    assert instant.pv_power_w.sum() > 0 and instant.sun_elevation_deg > 60
+
+
+def test_energy_is_booked_over_the_simulated_step_only():
+    c, g = community(), Grid()
+    chain = CommunityChain(c, g)
+    first = chain.run(NOON, 0.0, pv_variation=False)
+    assert dict(first.energy_kwh) == dict.fromkeys(first.energy_kwh, 0.0)  # no step, no energy
+    second = chain.run(NOON + pd.Timedelta(seconds=900), 900.0, pv_variation=False)
+    f = second.flows
+    assert c.production_kwh == pytest.approx(fl.energy_kwh(f.total_production_w, 900.0))
+    assert g.export_kwh == pytest.approx(fl.energy_kwh(f.grid_export_w, 900.0))
+    assert g.import_kwh == pytest.approx(fl.energy_kwh(f.grid_import_w, 900.0))
+    assert second.energy_kwh["grid_export_kwh"] == g.export_kwh
+
+
+def test_grid_meter_is_read_only_from_outside():
+    g = Grid()
+    with pytest.raises(TypeError):
+        g.import_kwh = 5.0
+
+
+def test_topology_is_houses_to_bus_to_grid_in_the_snapshot_edge_order():
+    ids = ("A", "B", "C")
+    graph = community_topology(ids)
+    assert list(graph.edges) == [("A", BUS), ("B", BUS), ("C", BUS), (BUS, GRID)]
+    assert graph.nodes[BUS]["kind"] == "bus" and graph.nodes["A"]["kind"] == "house"
+    c = community(houses=3)
+    chain = CommunityChain(c, Grid())
+    snap = Snapshot.from_instant(1, chain.run(NOON, 1.0))
+    assert len(snap.edge_power_w()) == c.topology().number_of_edges()
+    assert snap.edge_power_w()[-1] == snap.grid_export_w - snap.grid_import_w
+
+
+def test_house_state_lives_in_the_houses():
+    c = community(houses=4)
+    table = c.table()
+    for i, house in enumerate(c.houses):
+        assert table.fridge_power_w[i] == house.fridge_power_w and table.standby_w[i] == house.standby_w
+    c.houses[2].standby_w = 99.0
+    assert c.table().standby_w[2] == 99.0  # the table follows a changed house
+
+
+def test_listed_house_settings_win_over_drawn_ones():
+    c = community(houses=[{"house_id": "Mill", "tilt_deg": 12.5, "appliances": ["oven"]}, {}])
+    assert c.houses[0].house_id == "Mill" and c.houses[0].tilt_deg == 12.5 and c.houses[0].appliances == ["oven"]
+    assert c.houses[1].house_id == "H002"
+    assert np.all(c.table().owned[0] == [n == "oven" for n in ("dishwasher", "washing_machine", "tumble_dryer", "oven", "ev_wallbox")])
