@@ -12,7 +12,7 @@ export LEG_CONFIG
 PORT ?=
 export PORT
 
-.PHONY: all setup test lint serve run bench bench-engine bench-dashboard soak screenshot check-config clean
+.PHONY: all setup test lint serve run bench bench-engine bench-compare bench-dashboard soak screenshot check-config clean
 
 all: test
 
@@ -46,6 +46,11 @@ bench: bench-engine bench-dashboard
 
 bench-engine: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
+
+# Engine step time of commit REV against this checkout, alternating, in one run.
+REV ?= HEAD~1
+bench-compare: $(STAMP)
+	$(BIN)/python benchmarks/compare_engine.py $(REV)
 
 bench-dashboard: $(STAMP)
 	$(BIN)/python benchmarks/bench_dashboard.py --seconds 30 --sessions 20

@@ -6,6 +6,8 @@ with the machine they came from, and the two targets for comparison.
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import platform
 import statistics
@@ -57,7 +59,14 @@ def python_loop_ms(houses: int, repeats: int = 50) -> float:
     return statistics.median(best)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", action="store_true", help="print one JSON line of medians per size instead of the table")
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), help="house counts to time")
+    args = parser.parse_args(argv)
+    if args.json:
+        print(json.dumps({str(n): bench(n)["median_ms"] for n in args.sizes}))
+        return 0
     print(f"machine: {machine()}")
     print(f"engine step, accelerated clock, pv_variation enabled, {STEPS} steps after {WARMUP} warm-up")
     print(f"{'houses':>8} {'median ms':>10} {'p5 ms':>8} {'p95 ms':>8}")

@@ -31,7 +31,7 @@ import param
 from leg_sim.clock import Clock
 from leg_sim.config import Settings, load_config
 from leg_sim.history import History
-from leg_sim.model import Community, CommunityChain, Grid
+from leg_sim.model import Community, CommunityChain, Grid, set_constant
 from leg_sim.settings import SETTINGS, setting
 from leg_sim.snapshot import Snapshot
 
@@ -178,8 +178,7 @@ class Simulation(param.Parameterized):
             self.history.append(snap.history_row())
             self._tick = snap.tick
             self.last_tick_monotonic = time.monotonic()
-            with param.edit_constant(self):
-                self.snapshot = snap  # every listener runs now, on this thread
+            set_constant(self, "snapshot", snap)  # every listener runs now, on this thread
         return snap
 
     def _compute(self) -> Snapshot:

@@ -29,6 +29,10 @@ COLUMNS = (
 )
 
 
+#: Position of each named column in the ring's rows.
+_INDEX = {name: k for k, name in enumerate(COLUMNS)}
+
+
 class History:
     """Bounded ring of community-level records, one row per tick.
 
@@ -40,7 +44,7 @@ class History:
 
     def __init__(self, capacity: int):
         self.capacity = int(capacity)
-        self._data = {name: np.zeros(self.capacity) for name in COLUMNS}
+        self._rows = np.zeros((self.capacity, len(COLUMNS)))
         self._next = 0
         self._size = 0
         self._lock = threading.Lock()
@@ -50,14 +54,15 @@ class History:
 
     def append(self, row: Mapping[str, float]) -> None:
         """Record one tick; `row` has a value for every name in :data:`COLUMNS`."""
+        values = [row[name] for name in COLUMNS]
         with self._lock:
-            for name, column in self._data.items():
-                column[self._next] = row[name]
+            self._rows[self._next] = values
             self._next = (self._next + 1) % self.capacity
             self._size = min(self._size + 1, self.capacity)
 
-    def _take(self, index: np.ndarray | slice) -> dict[str, np.ndarray]:
-        return {name: column[index] for name, column in self._data.items()}
+    @staticmethod
+    def _named(rows: np.ndarray) -> dict[str, np.ndarray]:
+        return {name: rows[:, k] for name, k in _INDEX.items()}
 
     def columns(self, seconds: float | None = None) -> dict[str, np.ndarray]:
         """Rows in time order as columns; optionally only the last `seconds` of simulated time. [s]
@@ -66,13 +71,13 @@ class History:
         """
         with self._lock:
             if self._size < self.capacity:
-                cols = {name: column[: self._size].copy() for name, column in self._data.items()}
+                rows = self._rows[: self._size].copy()
             else:
-                cols = {name: np.concatenate([column[self._next :], column[: self._next]]) for name, column in self._data.items()}
-        if self._size and seconds is not None and len(cols["time_s"]):
-            keep = cols["time_s"] >= cols["time_s"][-1] - seconds
-            cols = {name: column[keep] for name, column in cols.items()}
-        return cols
+                rows = np.concatenate([self._rows[self._next :], self._rows[: self._next]])
+        if len(rows) and seconds is not None:
+            time_s = rows[:, _INDEX["time_s"]]
+            rows = rows[time_s >= time_s[-1] - seconds]
+        return self._named(rows)
 
     def tail_after(self, tick: int, limit: int | None = None) -> dict[str, np.ndarray]:
         """Rows with a tick number above `tick` (at most `limit`, newest kept), read from the
@@ -80,11 +85,12 @@ class History:
         with self._lock:
             if self._size == 0:
                 return {name: np.empty(0) for name in COLUMNS}
-            newest = int(self._data["tick"][(self._next - 1) % self.capacity])
+            newest = int(self._rows[(self._next - 1) % self.capacity, _INDEX["tick"]])
             count = min(max(newest - int(tick), 0), self._size)
             if limit is not None:
                 count = min(count, limit)
-            return self._take((self._next - count + np.arange(count)) % self.capacity)
+            rows = self._rows[(self._next - count + np.arange(count)) % self.capacity]
+        return self._named(rows)
 
     def to_frame(self, seconds: float | None = None) -> pd.DataFrame:
         """History as a DataFrame indexed by simulated UTC time."""

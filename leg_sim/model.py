@@ -201,15 +201,28 @@ class Community(param.Parameterized):
         super().__init__(**params)
         self._overrides = tuple(overrides)
         self._table: HouseTable | None = None
-        #: Energy since start: production, consumption and locally shared. [kWh]
-        self.production_kwh = 0.0
-        self.consumption_kwh = 0.0
-        self.shared_kwh = 0.0
+        # The accounts live in one plain dict: booking a tick must not go through param.
+        self._energy_kwh = {"production_kwh": 0.0, "consumption_kwh": 0.0, "shared_kwh": 0.0}
 
     @property
     def house_count(self) -> int:
         """Number of houses."""
         return len(self.houses)
+
+    @property
+    def production_kwh(self) -> float:
+        """PV energy produced since start. [kWh]"""
+        return self._energy_kwh["production_kwh"]
+
+    @property
+    def consumption_kwh(self) -> float:
+        """Energy consumed by the houses since start. [kWh]"""
+        return self._energy_kwh["consumption_kwh"]
+
+    @property
+    def shared_kwh(self) -> float:
+        """Energy passed between houses on the bus since start. [kWh]"""
+        return self._energy_kwh["shared_kwh"]
 
     def set_house_count(self, count: int) -> None:
         """Grow or shrink to `count` houses; existing houses keep all their settings."""
@@ -277,9 +290,10 @@ class Community(param.Parameterized):
 
     def record(self, flows: fl.Flows, dt_s: float) -> None:
         """Book one tick's production, consumption and shared power over its simulated step `dt_s`. [s]"""
-        self.production_kwh += fl.energy_kwh(flows.total_production_w, dt_s)
-        self.consumption_kwh += fl.energy_kwh(flows.total_consumption_w, dt_s)
-        self.shared_kwh += fl.energy_kwh(flows.shared_w, dt_s)
+        energy = self._energy_kwh
+        energy["production_kwh"] += fl.energy_kwh(flows.total_production_w, dt_s)
+        energy["consumption_kwh"] += fl.energy_kwh(flows.total_consumption_w, dt_s)
+        energy["shared_kwh"] += fl.energy_kwh(flows.shared_w, dt_s)
 
 
 class Grid(param.Parameterized):
@@ -288,23 +302,46 @@ class Grid(param.Parameterized):
     The grid takes whatever surplus the community bus cannot place and supplies
     whatever deficit is left (:func:`leg_sim.flows.settle` works out how much);
     its meter counts that exchange in kWh, as the network operator's meter at the
-    connection point would.
+    connection point would. The readings only ever grow.
 
     Seam for price signals (:class:`leg_sim.seams.PriceSignal`): a tariff or
     dynamic price for import and export (EUR/kWh) would be read here and by an
     optimisation layer. Nothing in the simulation uses prices today.
     """
 
-    import_kwh = param.Number(default=0.0, bounds=(0.0, None), constant=True, doc="Energy drawn from the grid since start. [kWh]")
-    export_kwh = param.Number(default=0.0, bounds=(0.0, None), constant=True, doc="Energy fed into the grid since start. [kWh]")
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        self._meter_kwh = {"import": 0.0, "export": 0.0}
+
+    @property
+    def import_kwh(self) -> float:
+        """Energy drawn from the grid since start. [kWh]"""
+        return self._meter_kwh["import"]
+
+    @property
+    def export_kwh(self) -> float:
+        """Energy fed into the grid since start. [kWh]"""
+        return self._meter_kwh["export"]
 
     def record(self, flows: fl.Flows, dt_s: float) -> None:
         """Meter one tick's exchange over its simulated step `dt_s`. [s]"""
-        with param.edit_constant(self):
-            self.param.update(
-                import_kwh=self.import_kwh + fl.energy_kwh(flows.grid_import_w, dt_s),
-                export_kwh=self.export_kwh + fl.energy_kwh(flows.grid_export_w, dt_s),
-            )
+        meter = self._meter_kwh
+        meter["import"] += fl.energy_kwh(flows.grid_import_w, dt_s)
+        meter["export"] += fl.energy_kwh(flows.grid_export_w, dt_s)
+
+
+def set_constant(obj: param.Parameterized, name: str, value: Any) -> None:
+    """Set one constant parameter of `obj` from the inside, watchers included.
+
+    Cheaper than ``param.edit_constant``, which unlocks every parameter of the
+    object; this unlocks only `name`, and only on this instance.
+    """
+    parameter = obj.param[name]
+    parameter.constant = False
+    try:
+        setattr(obj, name, value)
+    finally:
+        parameter.constant = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -362,6 +399,9 @@ class CommunityChain:
         self._noise = np.empty(0)
         self._table: HouseTable | None = None
         self._flex_probability: float | None = None
+        # The location is constant: read it once, not through param on every tick.
+        self._site = (community.latitude_deg, community.longitude_deg, community.altitude_m)
+        self._timezone = str(community.timezone)
         self._linke = pv.monthly_linke_turbidity(community.latitude_deg, community.longitude_deg)
 
     def _prepare(self, t_s: float, flex_load_probability: float) -> HouseTable:
@@ -391,13 +431,13 @@ class CommunityChain:
         flex_load_probability
             Long-run share of time a house with big appliances has one running. [-]
         """
-        comm = self.community
+        comm, grid = self.community, self.grid
         t_s = time.timestamp()
         # Seam (leg_sim.seams.ControlSignal): commands for houses would be applied here,
         # before the appliance process advances.
         table = self._prepare(t_s, float(flex_load_probability))
 
-        sky = pv.sky_at(time, comm.latitude_deg, comm.longitude_deg, comm.altitude_m, self._linke[time.month - 1])
+        sky = pv.sky_at(time, *self._site, self._linke[time.month - 1])
         beam: np.ndarray | float
         diffuse: np.ndarray | float
         if pv_variation:
@@ -405,7 +445,7 @@ class CommunityChain:
             cloudiness = self._clouds.cloudiness
         else:
             beam, diffuse, cloudiness = 1.0, 1.0, 0.0
-        local = time.tz_convert(comm.timezone)
+        local = time.tz_convert(self._timezone)
         month_fraction = local.month - 1 + (local.day - 15) / 30.5
         temp_air_c = weather.air_temperature_c(month_fraction, local.hour + local.minute / 60.0, cloudiness)
         poa = pv.plane_of_array_w_m2(table.tilt_deg, table.azimuth_deg, sky, beam, diffuse)
@@ -413,7 +453,7 @@ class CommunityChain:
 
         self._noise = household.noise_step(self._noise, dt_s, self._rng.standard_normal(len(table)))
         base_w = household.base_load_w(
-            household.h25_w_per_kwh(time, comm.timezone),
+            household.h25_w_per_kwh(local, self._timezone),
             table.annual_consumption_kwh,
             table.fridge_power_w,
             table.fridge_duty,
@@ -427,7 +467,7 @@ class CommunityChain:
         # Seam (leg_sim.seams.Storage): batteries would change each house's net power here.
         flows = fl.settle(pv_w, base_w + flex_w)
         comm.record(flows, dt_s)
-        self.grid.record(flows, dt_s)
+        grid.record(flows, dt_s)
         # Seam (leg_sim.seams.Optimiser / PriceSignal): an optimiser would read this instant
         # (and the grid's prices) and return control signals for the next one.
         return Instant(
@@ -446,8 +486,8 @@ class CommunityChain:
                 {
                     "production_kwh": comm.production_kwh,
                     "consumption_kwh": comm.consumption_kwh,
-                    "grid_import_kwh": self.grid.import_kwh,
-                    "grid_export_kwh": self.grid.export_kwh,
+                    "grid_import_kwh": grid.import_kwh,
+                    "grid_export_kwh": grid.export_kwh,
                     "shared_kwh": comm.shared_kwh,
                 }
             ),

@@ -26,8 +26,8 @@ from leg_sim import flows as fl
 from leg_sim.model import Instant
 
 
-def _frozen(a: np.ndarray) -> np.ndarray:
-    a = np.asarray(a, dtype=float)
+def _frozen(a: np.ndarray, dtype: type = float) -> np.ndarray:
+    a = np.asarray(a, dtype=dtype)
     a.flags.writeable = False
     return a
 
@@ -73,8 +73,6 @@ class Snapshot:
     def from_instant(cls, tick: int, instant: Instant, wall_time_s: float | None = None) -> Snapshot:
         """Freeze what the chain computed for one instant as tick number `tick`."""
         f = instant.flows
-        codes = np.array(instant.flex_code, copy=True)
-        codes.flags.writeable = False
         return cls(
             tick=tick,
             timestamp=instant.time,
@@ -87,7 +85,7 @@ class Snapshot:
             pv_power_w=_frozen(instant.pv_power_w),
             base_load_w=_frozen(instant.base_load_w),
             flex_load_w=_frozen(instant.flex_load_w),
-            flex_code=codes,
+            flex_code=_frozen(instant.flex_code, instant.flex_code.dtype.type),
             consumption_w=_frozen(instant.base_load_w + instant.flex_load_w),
             net_power_w=_frozen(f.net_power_w),
             export_local_w=_frozen(f.export_local_w),

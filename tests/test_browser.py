@@ -268,6 +268,40 @@ def test_graph_and_kpis_change_live(dashboard, server):
     assert errors[seen:] == []
 
 
+#: What Plotly draws: the Sankey trace of the plot element (after any restyle).
+SANKEY_JS = """
+(el) => {
+  const t = el.data && el.data[0];
+  return t ? {labels: [...t.node.label], source: [...t.link.source], target: [...t.link.target], value: [...t.link.value]} : null;
+}
+"""
+
+
+def test_the_sankey_in_the_browser_follows_the_server(dashboard, server):
+    # Value-only changes reach the browser as a Plotly restyle of the same figure; whatever
+    # path an update takes, what Plotly draws must add up to the grid exchange of /api/state.
+    page, _ = dashboard
+    plot = page.locator(".js-plotly-plot").first
+    matched = 0
+    deadline = time.monotonic() + 40
+    while matched < 4 and time.monotonic() < deadline:
+        before = shown_tick(page)
+        trace = plot.evaluate(SANKEY_JS)
+        _, state = get_json(server.base + "/api/state")
+        if trace is None or shown_tick(page) != before or state["tick"] != before:
+            page.wait_for_timeout(100)
+            continue  # the page and the route are on different ticks: try again
+        labels, links = trace["labels"], list(zip(trace["source"], trace["target"], trace["value"], strict=True))
+        tol = 0.05 * len(links) + 1e-9  # each link is rounded to 0.1 kW
+        fed_in = sum(v for s, t, v in links if labels[t] == "Grid (feed-in)")
+        supplied = sum(v for s, t, v in links if labels[s] == "Grid (supply)")
+        assert fed_in == pytest.approx(state["grid"]["grid_export_w"] / 1000, abs=tol)
+        assert supplied == pytest.approx(state["grid"]["grid_import_w"] / 1000, abs=tol)
+        matched += 1
+        page.wait_for_timeout(700)
+    assert matched >= 4
+
+
 def test_hovering_a_house_shows_its_production_consumption_and_net_power(dashboard, server):
     page, errors = dashboard
     seen = len(errors)  # the page load itself is the first test's business

@@ -48,7 +48,7 @@ def test_energy_is_booked_over_the_simulated_step_only():
 
 def test_grid_meter_is_read_only_from_outside():
     g = Grid()
-    with pytest.raises(TypeError):
+    with pytest.raises(AttributeError):
         g.import_kwh = 5.0
 
 

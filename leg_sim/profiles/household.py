@@ -65,8 +65,9 @@ def h25_w_per_kwh(time: pd.Timestamp, timezone: str) -> float:
     """H25 household power at an instant, per kWh of annual consumption. [W/(kWh/a)]
 
     Linear between quarter-hour centres, so the curve has no 15-minute steps.
+    A `time` already in `timezone` is used as it is.
     """
-    local = time.tz_convert(timezone)
+    local = time if str(time.tz) == timezone else time.tz_convert(timezone)
     t_s = time.timestamp()
     centres_s, values = h25_year_w_per_mwh(local.year, timezone)
     if t_s < centres_s[0] or t_s > centres_s[-1]:
