@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -21,14 +20,15 @@ REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "benchmarks" / "bench_engine.py"
 
 
+#: Runs bench_engine.py with a given tree's leg_sim first on sys.path (PYTHONPATH is not
+#: enough: the editable install's import hook would still find this checkout).
+RUNNER = "import sys; tree, bench, *args = sys.argv[1:]; sys.path.insert(0, tree); sys.argv = [bench, *args]; exec(open(bench).read())"
+
+
 def run(tree: Path, sizes: list[int]) -> dict[str, float]:
-    """Medians [ms] of one bench run with `tree`'s leg_sim first on the import path."""
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    out = subprocess.run(
-        [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(tree)!r}); sys.argv = ['bench', '--json', '--sizes', *{[str(n) for n in sizes]!r}];"
-         f" exec(open({str(BENCH)!r}).read())"],
-        env=env, capture_output=True, text=True, check=True, cwd=tree,
-    )
+    """Medians [ms] of one bench run against `tree`'s leg_sim."""
+    cmd = [sys.executable, "-c", RUNNER, str(tree), str(BENCH), "--json", "--sizes", *map(str, sizes)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=tree)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
