@@ -5,11 +5,18 @@ In accelerated mode every tick advances simulated time by
 whatever the machine's load. In realtime mode simulated time is the wall clock
 in the community's time zone. The tick interval and the speed are independent:
 a 1 s interval at speed 60 shows one simulated minute per tick.
+
+Each tick reports its step, the simulated time since the previous tick, and
+energy is booked over that step only. Where simulated time jumps rather than
+runs, the step is 0: after a switch to realtime (simulated time jumps to the
+wall clock), after a wall-clock jump or a suspend longer than
+:func:`max_realtime_step_s`, and after a resync. A jump is logged once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
@@ -17,6 +24,17 @@ import pandas as pd
 
 REALTIME = "realtime"
 ACCELERATED = "accelerated"
+
+log = logging.getLogger("leg_sim.clock")
+
+
+def max_realtime_step_s(interval_ms: float) -> float:
+    """Longest wall-clock gap between two realtime ticks that still counts as simulated. [s]
+
+    Ten intervals, and at least a minute: slow ticks still book their time, while a
+    suspended machine or a wall clock set forward does not. [ms in]
+    """
+    return max(10.0 * interval_ms / 1000.0, 60.0)
 
 
 def default_start(timezone: str, now: dt.datetime | None = None) -> pd.Timestamp:
@@ -70,15 +88,21 @@ class Clock:
         self._now_fn = now_fn or (lambda: dt.datetime.now(dt.timezone.utc))
         self.start = localize(start, timezone) if start is not None else default_start(timezone, self._now_fn())
         self.current: pd.Timestamp | None = None
+        #: Ticks whose simulated time jumped instead of running (their step was 0).
+        self.jump_count = 0
+        self._jump_pending = False
 
     def now_local(self) -> pd.Timestamp:
         """Wall-clock now in the community's zone."""
         return pd.Timestamp(self._now_fn()).tz_convert(self.timezone)
 
     def set_mode(self, mode: str) -> None:
-        """Switch mode from the next tick. Accelerated continues from the current simulated time."""
+        """Switch mode from the next tick. Accelerated continues from the current simulated time;
+        realtime jumps to the wall clock, and that jump is not a simulated step."""
         if mode not in (REALTIME, ACCELERATED):
             raise ValueError(f"clock mode {mode!r} is not valid; allowed: 'realtime' or 'accelerated'")
+        if mode != self.mode and mode == REALTIME:
+            self._jump_pending = True
         self.mode = mode
 
     def set_speed(self, speed_factor: float) -> None:
@@ -111,6 +135,13 @@ class Clock:
         dt_s = 0.0 if previous is None else max((now - previous).total_seconds(), 0.0)
         if previous is not None and now < previous:
             now = previous  # the wall clock stepped back: hold time rather than run backwards
+        if previous is not None and self.mode == REALTIME and (self._jump_pending or dt_s > max_realtime_step_s(interval_ms)):
+            self.jump_count += 1
+            log.warning(
+                "simulated time jumped by %.0f s (%s): not booked as energy", dt_s, "switch to realtime" if self._jump_pending else "wall clock"
+            )
+            dt_s = 0.0
+        self._jump_pending = False
         self.current = now
         return now, dt_s
 

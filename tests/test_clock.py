@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from leg_sim.clock import Clock, default_start, localize
+from leg_sim.clock import Clock, default_start, localize, max_realtime_step_s
 
 TZ = "Europe/Zurich"
 
@@ -84,3 +84,34 @@ def test_invalid_mode_and_speed():
         Clock(TZ, "warp")
     with pytest.raises(ValueError):
         Clock(TZ, "accelerated", speed_factor=0)
+
+
+def test_switching_to_realtime_is_a_jump_not_a_step(caplog):
+    wall = FakeWall(dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.timezone.utc))
+    c = Clock(TZ, "accelerated", dt.datetime(2026, 6, 21, 12, 0), 60.0, now_fn=wall)
+    c.tick(1000)
+    c.tick(1000)
+    c.set_mode("realtime")
+    t, d = c.tick(1000)
+    assert t.month == 11 and d == 0.0 and c.jump_count == 1  # five months were not simulated
+    assert "switch to realtime" in caplog.text
+    wall.now += dt.timedelta(seconds=1)
+    assert c.tick(1000)[1] == 1.0  # and from then on realtime steps count again
+
+
+@pytest.mark.parametrize("gap", [dt.timedelta(days=30), dt.timedelta(minutes=5)])
+def test_a_wall_clock_jump_forward_books_nothing(gap):
+    wall = FakeWall(dt.datetime(2026, 1, 10, 12, 0, tzinfo=dt.timezone.utc))
+    c = Clock(TZ, "realtime", now_fn=wall)
+    c.tick(1000)
+    wall.now += gap
+    t, d = c.tick(1000)
+    assert d == 0.0 and c.jump_count == 1 and t == pd.Timestamp(wall.now).tz_convert(TZ)
+
+
+def test_slow_realtime_ticks_still_count_their_time():
+    wall = FakeWall(dt.datetime(2026, 1, 10, 12, 0, tzinfo=dt.timezone.utc))
+    c = Clock(TZ, "realtime", now_fn=wall)
+    c.tick(1000)
+    wall.now += dt.timedelta(seconds=max_realtime_step_s(1000))
+    assert c.tick(1000)[1] == max_realtime_step_s(1000) and c.jump_count == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pvlib
 import pytest
 from numpy.testing import assert_allclose
 
@@ -40,8 +41,14 @@ def test_clear_sky_noon_is_in_physical_range():
     assert 90 - sky.apparent_zenith_deg == pytest.approx(66.1, abs=0.5)
     assert 850 < sky.ghi_w_m2 < 1050
     p = power_at("2026-06-21 13:30", 30.0, 180.0, kwp=10.0)
-    # 10 kWp, ~1000 W/m² POA, ~14 % system loss, hot cells, inverter: 7-9 kW AC.
-    assert 7000 < p[0] < 9000
+    # By hand from the plane-of-array irradiance: rooftop cell temperature (PVsyst, Uc = 20),
+    # -0.37 %/K from 25 °C, 14 % system losses, 96 % inverter; about 7 kW from 10 kWp.
+    poa = pv.plane_of_array_w_m2(np.array([30.0]), np.array([180.0]), sky)[0]
+    assert 900 < poa < 1100
+    cell_c = 20.0 + 0.9 * poa * (1 - 0.1) / pv.ROOFTOP_U_C_W_M2K
+    by_hand_w = 10_000 * poa / 1000 * (1 + pv.GAMMA_PDC_PER_C * (cell_c - 25.0)) * 0.86 * 0.96
+    assert p[0] == pytest.approx(by_hand_w, rel=0.02)
+    assert 6500 < p[0] < 8000
 
 
 def _peak_hour(tilt, azimuth, day="2026-06-21"):
@@ -95,3 +102,22 @@ def test_inverter_clips_at_its_ac_rating():
 def test_nan_irradiance_does_not_leak():
     p = pv.pv_ac_power_w(np.array([np.nan, 500.0]), np.array([5.0, 5.0]), 20.0)
     assert p[0] == 0.0 and p[1] > 0
+
+
+def test_each_month_gets_its_own_linke_turbidity():
+    for month in (1, 6, 12):
+        mid = pd.DatetimeIndex([pd.Timestamp(2021, month, 15, tz="UTC")])
+        assert LINKE[month - 1] == pytest.approx(float(pvlib.clearsky.lookup_linke_turbidity(mid, LAT, LON).iloc[0]))
+    assert LINKE[0] < LINKE[5]  # hazier summers than winters on the Swiss plateau
+
+
+def test_rooftop_cells_run_hotter_than_open_rack():
+    # PVsyst: Uc = 20 W/m²K for semi-integrated (roof) against 29 for free-standing.
+    poa, air_c = np.array([1000.0]), 25.0
+    rooftop = pvlib.temperature.pvsyst_cell(poa, air_c, u_c=pv.ROOFTOP_U_C_W_M2K, u_v=0.0)
+    assert rooftop[0] == pytest.approx(air_c + 0.9 * 1000.0 * (1 - 0.1) / 20.0)  # 65.5 °C by hand
+    open_rack = pvlib.temperature.pvsyst_cell(poa, air_c, u_c=29.0, u_v=0.0)
+    ours = pv.pv_ac_power_w(poa, np.array([10.0]), air_c)
+    expected_dc = 10_000 * (1 + pv.GAMMA_PDC_PER_C * (rooftop[0] - 25.0)) * (1 - pv.SYSTEM_LOSSES_PERCENT / 100)
+    assert ours[0] == pytest.approx(min(expected_dc * pv.INVERTER_EFFICIENCY, 10_000 / pv.DC_AC_RATIO), rel=0.02)
+    assert rooftop[0] - open_rack[0] > 10.0

@@ -8,8 +8,8 @@ once, vectorised over houses.
 
 Chain (all pvlib): solar position (`ephemeris`) -> Ineichen clear sky with the
 month's Linke turbidity -> Hay-Davies transposition to each roof's tilt and
-azimuth -> incidence-angle losses (`iam.physical`) -> cell temperature (`faiman`)
--> PVWatts DC with temperature coefficient -> system losses -> PVWatts inverter
+azimuth -> incidence-angle losses (`iam.physical`) -> cell temperature (`pvsyst_cell`
+with the heat loss of a roof-mounted module) -> PVWatts DC with temperature coefficient -> system losses -> PVWatts inverter
 with clipping at the inverter's AC rating.
 """
 
@@ -29,6 +29,9 @@ SYSTEM_LOSSES_PERCENT = float(pvlib.pvsystem.pvwatts_losses())
 DC_AC_RATIO = 1.15
 #: Nominal inverter efficiency (PVWatts). [-]
 INVERTER_EFFICIENCY = 0.96
+#: Heat loss factor of a module mounted on a roof with an air gap behind it, PVsyst's
+#: "semi-integrated" value (free-standing racks: 29, fully insulated: 15). [W/(m²·K)]
+ROOFTOP_U_C_W_M2K = 20.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +57,8 @@ def monthly_linke_turbidity(latitude_deg: float, longitude_deg: float) -> np.nda
     Reads pvlib's bundled table once; keep the result and pass the month's value
     to :func:`sky_at` instead of looking it up every tick.
     """
-    months = pd.date_range("2021-01-15", periods=12, freq="MS", tz="UTC") + pd.Timedelta(days=14)
+    # The 15th of each month, January to December.
+    months = pd.date_range("2021-01-01", periods=12, freq="MS", tz="UTC") + pd.Timedelta(days=14)
     return np.asarray(pvlib.clearsky.lookup_linke_turbidity(months, latitude_deg, longitude_deg), dtype=float)
 
 
@@ -177,10 +181,16 @@ def pv_ac_power_w(
     -------
     numpy.ndarray
         AC power after temperature, system and inverter losses, ≥ 0. [W]
+
+    References
+    ----------
+    PVsyst SA, "Array thermal losses", PVsyst 7 help: U = Uc + Uv·v with Uc = 29 W/m²K
+    for free-standing modules, 20 for semi-integrated (air duct behind), 15 for
+    integrated; pvlib.temperature.pvsyst_cell implements the model.
     """
     poa = np.asarray(poa_effective_w_m2, dtype=float)
     pdc0_w = np.asarray(pv_peak_kwp, dtype=float) * 1000.0
-    temp_cell_c = pvlib.temperature.faiman(poa, temp_air_c, wind_speed_m_s)
+    temp_cell_c = pvlib.temperature.pvsyst_cell(poa, temp_air_c, wind_speed_m_s, u_c=ROOFTOP_U_C_W_M2K, u_v=0.0)
     dc_w = pvlib.pvsystem.pvwatts_dc(poa, temp_cell_c, pdc0_w, GAMMA_PDC_PER_C)
     dc_w = dc_w * (1.0 - SYSTEM_LOSSES_PERCENT / 100.0)
     inverter_pdc0_w = np.maximum(pdc0_w / DC_AC_RATIO / INVERTER_EFFICIENCY, 1e-9)
