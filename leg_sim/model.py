@@ -397,6 +397,7 @@ class CommunityChain:
         self._clouds = weather.CloudField(self._rng)
         self._flex = appl.FlexProcess(self._rng)
         self._noise = np.empty(0)
+        self._base_annual_kwh = np.empty(0)
         self._table: HouseTable | None = None
         self._flex_probability: float | None = None
         # The location is constant: read it once, not through param on every tick.
@@ -413,6 +414,10 @@ class CommunityChain:
             if len(table) != n_old:
                 extra = self._rng.normal(0.0, household.NOISE_SIGMA, max(len(table) - n_old, 0))
                 self._noise = np.concatenate([self._noise[: len(table)], extra])
+            # The H25 shape already holds the white goods: the simulated ones come out of it.
+            appliance_kwh = appl.expected_annual_kwh(table.owned, flex_load_probability, table.ev_rating_w)
+            appliance_kwh[:, catalogue.EV_CODE] = 0.0  # an EV is not in a household profile
+            self._base_annual_kwh = household.base_annual_kwh(table.annual_consumption_kwh, appliance_kwh.sum(axis=1))
             self._table, self._flex_probability = table, flex_load_probability
         return table
 
@@ -454,7 +459,7 @@ class CommunityChain:
         self._noise = household.noise_step(self._noise, dt_s, self._rng.standard_normal(len(table)))
         base_w = household.base_load_w(
             household.h25_w_per_kwh(local, self._timezone),
-            table.annual_consumption_kwh,
+            self._base_annual_kwh,
             table.fridge_power_w,
             table.fridge_duty,
             household.fridge_on(t_s, table.fridge_period_s, table.fridge_duty, table.fridge_phase),

@@ -223,8 +223,9 @@ HOUSE_SETTINGS: tuple[Setting, ...] = (
         "azimuth_deg", "number", 180.0, "Direction the roof faces; 90 = east, 180 = south", unit="deg", bounds=(0.0, 360.0), label="Roof azimuth",
     ),
     Setting(
-        "annual_consumption_kwh", "number", 3500.0, "Energy of the household base load (H25 profile) per year, without the big appliances",
-        unit="kWh/a", bounds=(100.0, 50_000.0), label="Annual base consumption",
+        "annual_consumption_kwh", "number", 3500.0,
+        "Household electricity per year without an EV: base load and big appliances together (an EV comes on top)",
+        unit="kWh/a", bounds=(100.0, 50_000.0), label="Annual consumption",
     ),
     Setting("household_size", "integer", 3, "People living in the house", unit="persons", bounds=(1, 10), label="Household size"),
     Setting("appliances", "names", ("washing_machine",), "Big appliances the house owns", choices=catalogue.NAMES, label="Appliances"),

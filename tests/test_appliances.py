@@ -130,3 +130,38 @@ def test_houses_without_appliances_never_run_anything():
     proc = appl.FlexProcess(np.random.default_rng(1))
     proc.configure(owned, 0.9, 0.0)
     assert all((proc.advance(t * 600.0) == appl.IDLE).all() for t in range(50))
+
+
+def test_expected_annual_energy_matches_the_simulated_process():
+    rng = np.random.default_rng(11)
+    n = 400
+    owned = rng.uniform(size=(n, len(appl.CATALOGUE))) < 0.6
+    owned[:, 1] = True
+    rating_w = rng.choice([3700.0, 7400.0, 11000.0], size=n)
+    p, step_s, days = 0.15, 600.0, 120
+    proc = appl.FlexProcess(np.random.default_rng(12))
+    t0 = 1.7e9
+    proc.configure(owned, p, t0)
+    energy_kwh = np.zeros((n, len(appl.CATALOGUE)))
+    for i in range(1, int(days * 86400 / step_s)):
+        t = t0 + i * step_s
+        codes = proc.advance(t)
+        power = proc.power_w(t, rating_w)
+        running = codes != appl.IDLE
+        energy_kwh[np.flatnonzero(running), codes[running]] += power[running] * step_s / 3.6e6
+    expected = appl.expected_annual_kwh(owned, p, rating_w) * days / 365.0
+    per_appliance = energy_kwh.sum(axis=0) / expected.sum(axis=0)
+    assert per_appliance == pytest.approx(np.ones(len(appl.CATALOGUE)), rel=0.1)
+    assert energy_kwh.sum() / expected.sum() == pytest.approx(1.0, rel=0.05)
+
+
+def test_expected_annual_energy_by_hand():
+    # Only a washing machine, p = 0.1: busy 876 h a year, all of it in 100-min cycles of E kWh.
+    owned = np.zeros((1, len(appl.CATALOGUE)), dtype=bool)
+    owned[0, 1] = True
+    wm = appl.CATALOGUE[1]
+    by_hand = 0.1 * 8760 * wm.energy_kwh / (wm.cycle_s / 3600)
+    assert appl.expected_annual_kwh(owned, 0.1, np.array([11000.0]))[0, 1] == pytest.approx(by_hand)
+    assert appl.expected_annual_kwh(np.zeros_like(owned), 0.5, np.array([11000.0])).sum() == 0.0
+    ev = appl.mean_cycle_energy_kwh(np.array([7400.0]))[0, appl.EV_CODE]
+    assert ev == pytest.approx(7.4 * (3.0 - 10 / 60 / 2))  # 3 h mean session, last 10 min at half power

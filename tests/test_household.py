@@ -65,3 +65,8 @@ def test_noise_is_stationary_and_decorrelates():
     assert x.std() == pytest.approx(household.NOISE_SIGMA, rel=0.05)
     y = household.noise_step(x, 1e6, rng.standard_normal(len(x)))
     assert abs(np.corrcoef(x, y)[0, 1]) < 0.05
+
+
+def test_base_keeps_what_the_appliances_leave_but_never_less_than_a_fifth():
+    out = household.base_annual_kwh(np.array([3000.0, 1000.0]), np.array([800.0, 950.0]))
+    assert list(out) == [2200.0, 200.0]

@@ -78,3 +78,26 @@ def test_listed_house_settings_win_over_drawn_ones():
     assert c.houses[0].house_id == "Mill" and c.houses[0].tilt_deg == 12.5 and c.houses[0].appliances == ["oven"]
     assert c.houses[1].house_id == "H002"
     assert np.all(c.table().owned[0] == [n == "oven" for n in ("dishwasher", "washing_machine", "tumble_dryer", "oven", "ev_wallbox")])
+
+
+def test_a_house_year_is_its_annual_consumption_without_counting_white_goods_twice():
+    # Sample the chain at random instants over a year, a few hours apart, so the appliance
+    # process runs on between them; mean consumption x 8760 h is the yearly total.
+    c = community(houses=150, seed=9)
+    table = c.table()
+    chain = CommunityChain(c, Grid())
+    rng = np.random.default_rng(4)
+    start = pd.Timestamp("2026-01-01", tz="Europe/Zurich")
+    offsets_s = np.sort(rng.uniform(0, 365 * 86400, 2500))
+    consumption_w = np.zeros(len(table))
+    from leg_sim.catalogue import EV_CODE
+    ev = table.owned[:, EV_CODE]
+    for offset in offsets_s:
+        instant = chain.run(start + pd.Timedelta(seconds=float(offset)), 0.0, pv_variation=False, flex_load_probability=0.1)
+        ev_w = np.where(instant.flex_code == EV_CODE, instant.flex_load_w, 0.0)
+        consumption_w += instant.base_load_w + instant.flex_load_w - ev_w  # the EV is stated separately
+    yearly_kwh = consumption_w / len(offsets_s) * 8760 / 1000
+    ratio = yearly_kwh / table.annual_consumption_kwh
+    assert yearly_kwh.sum() / table.annual_consumption_kwh.sum() == pytest.approx(1.0, abs=0.05)
+    assert np.median(ratio) == pytest.approx(1.0, abs=0.05)
+    assert ev.any()

@@ -30,7 +30,10 @@ from leg_sim.catalogue import (
     Appliance,
 )
 
-__all__ = ["CATALOGUE", "EV_CODE", "IDLE", "LABELS", "NAMES", "Appliance", "FlexProcess", "cycle_power_w", "mean_cycle_s", "mean_idle_s"]
+__all__ = [
+    "CATALOGUE", "EV_CODE", "IDLE", "LABELS", "NAMES", "Appliance", "FlexProcess",
+    "cycle_power_w", "expected_annual_kwh", "mean_cycle_energy_kwh", "mean_cycle_s", "mean_idle_s",
+]
 
 IDLE = -1
 #: A gap in simulated time above which the process restarts from its stationary state. [s]
@@ -71,6 +74,58 @@ def mean_idle_s(mean_cycle: np.ndarray, probability: float) -> np.ndarray:
         return np.full_like(mean_cycle, np.inf)
     with np.errstate(invalid="ignore", over="ignore"):  # NaN (no appliances) stays NaN; tiny p gives inf
         return mean_cycle * (1.0 - probability) / probability
+
+
+def mean_cycle_energy_kwh(ev_rating_w: np.ndarray) -> np.ndarray:
+    """Mean energy of one cycle of each catalogue appliance, per house. [kWh]
+
+    Fixed cycles take their phases' energy; an EV charge runs at the house's rating
+    for the mean session length, less half the taper at the end.
+
+    Parameters
+    ----------
+    ev_rating_w
+        Wallbox rating of each house. [W]
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (houses, catalogue). [kWh]
+    """
+    ev_rating_w = np.asarray(ev_rating_w, dtype=float)
+    energy = np.tile(np.array([a.energy_kwh for a in CATALOGUE]), (len(ev_rating_w), 1))
+    mean_ev_s = (EV_MIN_S + EV_MAX_S) / 2
+    energy[:, EV_CODE] = ev_rating_w * (mean_ev_s - EV_TAPER_S * (1.0 - EV_TAPER_SHARE)) / 3.6e6
+    return energy
+
+
+def expected_annual_kwh(owned: np.ndarray, probability: float, ev_rating_w: np.ndarray) -> np.ndarray:
+    """Long-run energy per year of each appliance of each house. [kWh/a]
+
+    A house that owns appliances runs one for a share `probability` of the time
+    (see the module docstring). A cycle of appliance k starts with weight w_k and
+    lasts D_k on average, so by renewal-reward k's share of the busy time is
+    w_k·D_k / Σ w·D, and its energy per year is p · 8760 h · w_k·E_k / Σ w·D.
+
+    Parameters
+    ----------
+    owned
+        Boolean matrix (houses × catalogue).
+    probability
+        Long-run busy fraction p. [-]
+    ev_rating_w
+        Wallbox rating of each house. [W]
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (houses, catalogue), 0 for appliances a house does not own. [kWh/a]
+    """
+    w = np.asarray(owned, dtype=bool) * _WEIGHTS
+    busy_s = (w * _MEAN_CYCLE_S).sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_busy_s = np.where(busy_s > 0, w * mean_cycle_energy_kwh(ev_rating_w) / busy_s, 0.0)
+    return float(probability) * 8760.0 * 3600.0 * per_busy_s
 
 
 def cycle_power_w(code: np.ndarray, elapsed_s: np.ndarray, length_s: np.ndarray, ev_rating_w: np.ndarray) -> np.ndarray:

@@ -13,8 +13,10 @@ A real meter is not that smooth, so on top of the shape each house gets:
   level, that decorrelates within a minute;
 * a standby floor the load never drops below.
 
-The big appliances (dishwasher, EV, ...) are *not* part of the base load; they
-come from leg_sim.profiles.appliances on top.
+A house's ``annual_consumption_kwh`` is its whole household use without an EV:
+the H25 profile already contains washing, drying, dishes and cooking, so the
+appliance cycles simulated on top (leg_sim.profiles.appliances) are taken out of
+the base load's annual energy (:func:`base_annual_kwh`); the EV comes on top.
 """
 
 from __future__ import annotations
@@ -81,6 +83,30 @@ def h25_w_per_kwh(time: pd.Timestamp, timezone: str) -> float:
     return float(np.interp(t_s, centres_s, values)) / 1000.0
 
 
+#: The base load keeps at least this share of the annual consumption. [-]
+MIN_BASE_SHARE = 0.2
+
+
+def base_annual_kwh(annual_consumption_kwh: np.ndarray, appliance_kwh: np.ndarray) -> np.ndarray:
+    """Annual energy left for the base load once the simulated appliances have theirs. [kWh/a]
+
+    Parameters
+    ----------
+    annual_consumption_kwh
+        Household use per year without an EV, per house. [kWh/a]
+    appliance_kwh
+        Expected energy per year of the house's simulated non-EV appliances. [kWh/a]
+
+    Returns
+    -------
+    numpy.ndarray
+        ``annual − appliances``, but at least :data:`MIN_BASE_SHARE` of the annual
+        figure (only an unrealistic flex probability gets there). [kWh/a]
+    """
+    annual = np.asarray(annual_consumption_kwh, dtype=float)
+    return np.maximum(annual - np.asarray(appliance_kwh, dtype=float), MIN_BASE_SHARE * annual)
+
+
 def fridge_on(t_s: float, period_s: np.ndarray, duty: np.ndarray, phase: np.ndarray) -> np.ndarray:
     """Whether each fridge compressor runs at time `t_s`.
 
@@ -100,7 +126,7 @@ def fridge_on(t_s: float, period_s: np.ndarray, duty: np.ndarray, phase: np.ndar
 
 def base_load_w(
     shape_w_per_kwh: float,
-    annual_consumption_kwh: np.ndarray,
+    base_annual_kwh: np.ndarray,
     fridge_power_w: np.ndarray,
     fridge_duty: np.ndarray,
     fridge_running: np.ndarray,
@@ -113,8 +139,8 @@ def base_load_w(
     ----------
     shape_w_per_kwh
         H25 value now, per kWh of annual consumption. [W/(kWh/a)]
-    annual_consumption_kwh
-        Annual base consumption per house. [kWh/a]
+    base_annual_kwh
+        Annual energy of the base load per house (see :func:`base_annual_kwh`). [kWh/a]
     fridge_power_w
         Compressor power while running. [W]
     fridge_duty
@@ -131,7 +157,7 @@ def base_load_w(
     numpy.ndarray
         Base load, ≥ standby. [W]
     """
-    smooth_w = shape_w_per_kwh * np.asarray(annual_consumption_kwh, dtype=float)
+    smooth_w = shape_w_per_kwh * np.asarray(base_annual_kwh, dtype=float)
     # The profile already contains the fridge's average; swap it for the real cycle.
     rest_w = np.maximum(smooth_w - fridge_duty * fridge_power_w, 0.0) * (1.0 + noise)
     return np.maximum(rest_w + np.where(fridge_running, fridge_power_w, 0.0), standby_w)
