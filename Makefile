@@ -55,7 +55,7 @@ bench-compare: $(STAMP)
 bench-dashboard: $(STAMP)
 	$(BIN)/python benchmarks/bench_dashboard.py --seconds 30 --sessions 20
 
-# Long reliability runs (about 15 minutes, stops by itself): churn, soak, load, faults.
+# Long reliability runs (about 20 minutes, stops by itself): churn, soak, load, faults.
 soak: $(STAMP)
 	$(BIN)/python benchmarks/soak.py
 

@@ -7,8 +7,9 @@ line naming the key, the bad value and what is allowed::
 
     config.yaml: update_interval_ms = 50 is out of range; allowed: integer 100 to 10000 [ms]
 
-This module imports neither numpy nor any UI library: it is safe to use from a
-launcher that must fail fast before anything heavy loads.
+This module itself imports only yaml, param and the declarations (no numpy, no UI
+library), but importing it through the package (``leg_sim/__init__``) also loads the
+engine; ``python -m leg_sim check-config`` and ``serve`` still fail before Panel loads.
 """
 
 from __future__ import annotations

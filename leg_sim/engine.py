@@ -9,9 +9,12 @@ background thread every ``update_interval_ms``, with or without any viewer.
 
 Everything that can be observed is a ``param`` parameter, and ``param`` watchers
 are the only way to be told of a change: the live settings (declared in
-:mod:`leg_sim.settings`), ``paused``, and ``snapshot`` itself, which changes
-once per tick (:meth:`Simulation.subscribe` wraps a watcher on it so that one
-failing listener cannot stop the others or the loop). A tick that raises is
+:mod:`leg_sim.settings`) and ``paused`` on the Simulation, and the snapshot,
+which changes once per tick, on a :class:`SnapshotFeed` that only the engine
+thread writes (param batches the watcher calls of one object; a
+``sim.param.update(...)`` from another thread in the middle of a tick must not
+capture the tick's notification). :meth:`Simulation.subscribe` wraps a watcher
+on the feed so that one failing listener cannot stop the others or the loop. A tick that raises is
 logged and counted and the loop goes on; a tick slower than the interval delays
 the next one but never queues more.
 """
@@ -43,6 +46,15 @@ MIN_INTERVAL_MS = int(setting("update_interval_ms").bounds[0])  # type: ignore[i
 Listener = Callable[[Snapshot], Any]
 
 
+class SnapshotFeed(param.Parameterized):
+    """Where the engine publishes each snapshot; written only by the engine thread."""
+
+    snapshot = param.ClassSelector(
+        class_=Snapshot, default=None, allow_None=True, constant=True,
+        doc="The latest snapshot (None before the first tick); set once per tick by the engine.",
+    )
+
+
 class Simulation(param.Parameterized):
     """One community simulation; see the module docstring.
 
@@ -62,10 +74,6 @@ class Simulation(param.Parameterized):
     seed = setting("seed").parameter(constant=True)
     read_only = setting("read_only").parameter(constant=True)
     history_seconds = setting("history_seconds").parameter(constant=True)
-    snapshot = param.ClassSelector(
-        class_=Snapshot, default=None, allow_None=True, constant=True, precedence=-1,
-        doc="The latest snapshot (None before the first tick); set once per tick by the engine.",
-    )
 
     def __init__(self, settings: Settings | None = None, *, now_fn: Callable | None = None, **params: Any):
         settings = settings or load_config({})
@@ -73,6 +81,7 @@ class Simulation(param.Parameterized):
         configured = {s.name: settings[s.key] for s in SETTINGS if s.name in type(self).param}
         super().__init__(**{**configured, **params})
         self.settings = settings
+        self.feed = SnapshotFeed()
         self.community = Community(
             overrides=settings.house_overrides,
             latitude_deg=settings["location.latitude_deg"],
@@ -111,6 +120,11 @@ class Simulation(param.Parameterized):
 
     # ------------------------------------------------------------------ reading
     @property
+    def snapshot(self) -> Snapshot | None:
+        """The latest snapshot, or None before the first tick."""
+        return self.feed.snapshot
+
+    @property
     def tick(self) -> int:
         """Number of ticks computed so far."""
         return self._tick
@@ -128,8 +142,8 @@ class Simulation(param.Parameterized):
     def subscribe(self, callback: Listener) -> None:
         """Call `callback(snapshot)` on the engine thread after every tick. Keep it short.
 
-        It is a watcher on the ``snapshot`` parameter; an exception in it is logged
-        and reaches neither the other listeners nor the loop.
+        It is a watcher on the feed's ``snapshot`` parameter; an exception in it is
+        logged and reaches neither the other listeners nor the loop.
         """
 
         def deliver(event: param.parameterized.Event) -> None:
@@ -140,14 +154,14 @@ class Simulation(param.Parameterized):
 
         with self._subscriptions_lock:
             if callback not in self._subscriptions:
-                self._subscriptions[callback] = self.param.watch(deliver, "snapshot", onlychanged=False)
+                self._subscriptions[callback] = self.feed.param.watch(deliver, "snapshot", onlychanged=False)
 
     def unsubscribe(self, callback: Listener) -> None:
         """Stop calling `callback`; unknown callbacks are ignored."""
         with self._subscriptions_lock:
             watcher = self._subscriptions.pop(callback, None)
         if watcher is not None:
-            self.param.unwatch(watcher)
+            self.feed.param.unwatch(watcher)
 
     @property
     def listener_count(self) -> int:
@@ -156,7 +170,7 @@ class Simulation(param.Parameterized):
 
     @property
     def watcher_count(self) -> int:
-        """Number of param watchers on this simulation (its own, listeners and open sessions' controls)."""
+        """Number of param watchers on this simulation's parameters (its own and open sessions' controls)."""
         return sum(len(ws) for per_name in self.param.watchers.values() for ws in per_name.values())
 
     # ------------------------------------------------------------------ live changes
@@ -178,7 +192,7 @@ class Simulation(param.Parameterized):
             self.history.append(snap.history_row())
             self._tick = snap.tick
             self.last_tick_monotonic = time.monotonic()
-            set_constant(self, "snapshot", snap)  # every listener runs now, on this thread
+            set_constant(self.feed, "snapshot", snap)  # every listener runs now, on this thread
         return snap
 
     def _compute(self) -> Snapshot:

@@ -289,3 +289,29 @@ def test_every_tick_conserves_energy_for_random_configs(houses, seed, p, variati
     )
     for _ in range(8):
         check_invariants(s.step())
+
+
+def test_no_snapshot_is_lost_while_another_thread_updates_parameters():
+    # param batches the watcher calls of one object; a param.update from another thread
+    # in the middle of a tick must neither swallow the tick's notification nor run it there.
+    sim = make_sim(houses=2)
+    seen = []
+    sim.subscribe(lambda snap: seen.append((snap.tick, threading.current_thread().name)))
+    stop = threading.Event()
+
+    def engine():
+        while not stop.is_set():
+            sim.step()
+
+    t = threading.Thread(target=engine, name="engine")
+    t.start()
+    deadline = time.monotonic() + 2.0
+    n = 0
+    while time.monotonic() < deadline:
+        sim.param.update(pv_variation="disabled" if n % 2 else "enabled", flex_load_probability=0.1 + (n % 2) * 0.01)
+        n += 1
+    stop.set()
+    t.join(10)
+    assert n > 100 and sim.tick > 20
+    assert [tick for tick, _ in seen] == list(range(1, sim.tick + 1))
+    assert {name for _, name in seen} == {"engine"}

@@ -2,7 +2,8 @@
 
 A view *gets* the session's :class:`~leg_sim.ui.readmodel.ReadModel` (the
 latest snapshot, the history, the time zone, whether the simulation is
-paused) and nothing else of the simulation.
+paused) and nothing else of the simulation; only the controls, whose job is to
+set the live parameters, are handed the Simulation itself as well.
 
 A view *does* three things:
 
