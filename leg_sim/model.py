@@ -47,19 +47,16 @@ BUS, GRID = "Community bus", "Grid"
 class House(param.Parameterized):
     """One house: a roof with (or without) PV, a household and its big appliances.
 
-    The settings a ``houses:`` entry may give are declared in
-    :data:`leg_sim.settings.HOUSE_SETTINGS`; the rest (position, fridge, standby)
-    are drawn from the seed and shape the base load's detail.
+    Every key a ``houses:`` entry may give (:data:`leg_sim.settings.HOUSE_SETTINGS`)
+    is a parameter of this class, added from its declaration just below the class;
+    the rest (position, fridge, standby) are drawn from the seed and shape the base
+    load's detail.
     """
 
-    house_id = house_setting("house_id").parameter()
-    pv_peak_kwp = house_setting("pv_peak_kwp").parameter()
-    tilt_deg = house_setting("tilt_deg").parameter()
-    azimuth_deg = house_setting("azimuth_deg").parameter()
-    annual_consumption_kwh = house_setting("annual_consumption_kwh").parameter()
-    household_size = house_setting("household_size").parameter()
-    appliances = house_setting("appliances").parameter()
-    ev_charger_kw = house_setting("ev_charger_kw").parameter()
+    # Types of generated parameters that the code reads by name (for the type checker only).
+    house_id: str
+    appliances: list[str]
+
     x_m = param.Number(default=0.0, bounds=(0.0, VILLAGE_SIZE_M), doc="Position east in the village; sets when cloud shadows arrive. [m]")
     y_m = param.Number(default=0.0, bounds=(0.0, VILLAGE_SIZE_M), doc="Position north in the village. [m]")
     fridge_power_w = param.Number(default=90.0, bounds=(0.0, 1000.0), doc="Fridge compressor power while running. [W]")
@@ -67,6 +64,24 @@ class House(param.Parameterized):
     fridge_duty = param.Number(default=0.35, bounds=(0.0, 1.0), doc="Share of the cycle the compressor runs. [-]")
     fridge_phase = param.Number(default=0.0, bounds=(0.0, 1.0), doc="Offset into the compressor cycle. [-]")
     standby_w = param.Number(default=40.0, bounds=(0.0, 1000.0), doc="Floor the base load never drops below. [W]")
+
+
+for _setting in HOUSE_SETTINGS:  # one parameter per declared per-house key
+    House.param.add_parameter(_setting.key, _setting.parameter())
+
+
+def house_value(key: str, value: Any) -> Any:
+    """A per-house setting's value in the type its declaration gives (float, int, list, str)."""
+    kind = house_setting(key).kind
+    if kind == "number":
+        return float(value)
+    if kind == "integer":
+        return int(value)
+    if kind == "names":
+        return list(value)
+    if kind == "text":
+        return str(value)
+    return value
 
 
 #: House parameters that go into the struct-of-arrays view as plain float columns.
@@ -239,13 +254,14 @@ class Community(param.Parameterized):
     def _make_house(self, index: int, drawn: Mapping[str, Any]) -> House:
         given = (self._overrides[index] if index < len(self._overrides) else HouseSettings()).values
         drawn = {**drawn, "house_id": house_id_for(index), "appliances": [n for n, has in zip(catalogue.NAMES, drawn["owned"], strict=True) if has]}
-        # A key the config gives wins; the rest is what the seed drew for this house.
-        values = {s.key: drawn[s.key] if given.get(s.key) is None else given[s.key] for s in HOUSE_SETTINGS}
+        # A key the config gives wins; then what the seed drew for this house; a key the
+        # seed does not draw takes its declared default.
+        values = {
+            s.key: house_value(s.key, given[s.key] if given.get(s.key) is not None else drawn.get(s.key, s.default))
+            for s in HOUSE_SETTINGS
+        }
         house = House(
-            house_id=str(values["house_id"]),
-            appliances=list(values["appliances"]),
-            household_size=int(values["household_size"]),
-            **{k: float(values[k]) for k in ("pv_peak_kwp", "tilt_deg", "azimuth_deg", "annual_consumption_kwh", "ev_charger_kw")},
+            **values,
             **{k: float(drawn[k]) for k in ("x_m", "y_m", "fridge_power_w", "fridge_period_s", "fridge_duty", "fridge_phase", "standby_w")},
             name=f"House {index}",
         )

@@ -82,3 +82,14 @@ def test_a_new_key_needs_one_declaration_and_nothing_else(monkeypatch):
     assert p.bounds == (1, 10) and p.label == "Warmup s (s)" and p.doc == "Demo key. [s]"
     assert setting_widget(extra, 5).end == 10
 
+
+
+def test_every_per_house_key_is_a_house_parameter_and_an_undrawn_key_takes_its_default():
+    from leg_sim.model import Community, default_house_attributes
+
+    assert {s.key for s in HOUSE_SETTINGS} <= set(House.param)
+    drawn = {k: v[0] for k, v in default_house_attributes(3, 0, 1).items()}
+    del drawn["tilt_deg"]  # as if the seed did not draw this key
+    house = Community(seed=3)._make_house(0, drawn)
+    assert house.tilt_deg == house_setting("tilt_deg").default
+    assert house.pv_peak_kwp == float(drawn["pv_peak_kwp"])
