@@ -19,6 +19,7 @@ import time
 
 from leg_sim import settings as declared
 from leg_sim.config import ENV_CONFIG, ConfigError, load_config
+from leg_sim.model import weather_source
 from leg_sim.units import format_power
 
 
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     path = args.config or os.environ.get(ENV_CONFIG) or None
     try:
         settings = load_config(path)
+        weather_source(settings)  # a TMY file is read and checked before anything starts
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -145,6 +145,8 @@ class _Checker:
             return self._timezone(key, value, allowed)
         if kind == "datetime":
             return self._datetime(key, value, allowed)
+        if kind == "path":
+            return self._path(key, value, allowed)
         if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
             raise self.fail(key, value, "is not a valid id", allowed)
         return str(value).strip()
@@ -179,6 +181,18 @@ class _Checker:
         except (ZoneInfoNotFoundError, ValueError):
             raise self.fail(key, value, "is not a known time zone", allowed) from None
         return value
+
+    def _path(self, key: str, value: Any, allowed: str) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, value, "is not a file path", allowed)
+        path = Path(value.strip()).expanduser()
+        if not path.is_absolute() and Path(self.source).is_file():
+            path = Path(self.source).resolve().parent / path
+        if not path.is_file():
+            raise self.fail(key, value, "is not an existing file", allowed)
+        return str(path)
 
     def _datetime(self, key: str, value: Any, allowed: str) -> dt.datetime | None:
         if value is None or isinstance(value, dt.datetime):

@@ -32,9 +32,9 @@ import param
 
 from leg_sim import catalogue
 from leg_sim import flows as fl
-from leg_sim.config import HouseSettings
+from leg_sim.config import ConfigError, HouseSettings, Settings
 from leg_sim.profiles import appliances as appl
-from leg_sim.profiles import household, pv, weather
+from leg_sim.profiles import climate, household, pv, weather
 from leg_sim.settings import HOUSE_SETTINGS, house_setting, setting
 
 _BLOCK = 64
@@ -86,7 +86,7 @@ def house_value(key: str, value: Any) -> Any:
 
 #: House parameters that go into the struct-of-arrays view as plain float columns.
 _FLOAT_COLUMNS = (
-    "pv_peak_kwp", "tilt_deg", "azimuth_deg", "annual_consumption_kwh",
+    "pv_peak_kwp", "tilt_deg", "azimuth_deg", "annual_consumption_kwh", "household_size",
     "fridge_power_w", "fridge_period_s", "fridge_duty", "fridge_phase", "standby_w",
 )
 
@@ -100,9 +100,11 @@ class HouseTable:
     tilt_deg: np.ndarray
     azimuth_deg: np.ndarray
     annual_consumption_kwh: np.ndarray
+    household_size: np.ndarray
     owned: np.ndarray  # bool, houses × appliance catalogue
     ev_rating_w: np.ndarray
-    shadow_offset_s: np.ndarray
+    x_rel_m: np.ndarray  # east of the village centre, for the cloud shadows
+    y_rel_m: np.ndarray  # north of the village centre
     fridge_power_w: np.ndarray
     fridge_period_s: np.ndarray
     fridge_duty: np.ndarray
@@ -111,6 +113,11 @@ class HouseTable:
 
     def __len__(self) -> int:
         return len(self.house_ids)
+
+    @property
+    def reach_m(self) -> float:
+        """Distance of the farthest house from the village centre. [m]"""
+        return float(np.hypot(self.x_rel_m, self.y_rel_m).max(initial=0.0))
 
 
 def default_house_attributes(seed: int, start: int, count: int) -> dict[str, np.ndarray]:
@@ -300,9 +307,10 @@ class Community(param.Parameterized):
         owned = np.array([[n in h.appliances for n in catalogue.NAMES] for h in hs], dtype=bool).reshape(len(hs), len(catalogue.NAMES))
         owned.flags.writeable = False
         ev_w = arr("ev_charger_kw") * 1000.0
-        offsets = weather.shadow_offsets_s(arr("x_m"), arr("y_m"))
-        offsets.flags.writeable = False
-        return HouseTable(house_ids=ids, owned=owned, ev_rating_w=ev_w, shadow_offset_s=offsets, **columns)
+        x_rel, y_rel = weather.village_positions_m(arr("x_m"), arr("y_m"))
+        x_rel.flags.writeable = False
+        y_rel.flags.writeable = False
+        return HouseTable(house_ids=ids, owned=owned, ev_rating_w=ev_w, x_rel_m=x_rel, y_rel_m=y_rel, **columns)
 
     def record(self, flows: fl.Flows, dt_s: float) -> None:
         """Book one tick's production, consumption and shared power over its simulated step `dt_s`. [s]"""
@@ -360,6 +368,35 @@ def set_constant(obj: param.Parameterized, name: str, value: Any) -> None:
         parameter.constant = True
 
 
+#: Largest distance between the TMY file's place and the community's location. [deg]
+TMY_MAX_OFFSET_DEG = 1.0
+
+
+def weather_source(settings: Settings) -> climate.TmyWeather | None:
+    """The TMY year that ``weather.tmy_file`` names, or None for the built-in climate.
+
+    Raises
+    ------
+    ConfigError
+        In one line, when the file cannot be read as a TMY or lies more than
+        :data:`TMY_MAX_OFFSET_DEG` from the configured location.
+    """
+    path = settings["weather.tmy_file"]
+    if not path:
+        return None
+    try:
+        tmy = climate.read_tmy_cached(path)
+    except climate.TmyError as exc:
+        raise ConfigError(f"{settings.source}: {exc}") from None
+    lat, lon = settings["location.latitude_deg"], settings["location.longitude_deg"]
+    if abs(tmy.latitude_deg - lat) > TMY_MAX_OFFSET_DEG or abs(tmy.longitude_deg - lon) > TMY_MAX_OFFSET_DEG:
+        raise ConfigError(
+            f"{settings.source}: weather.tmy_file is for {tmy.latitude_deg:.2f}° N {tmy.longitude_deg:.2f}° E but the location is "
+            f"{lat:.2f}° N {lon:.2f}° E; allowed: a file within {TMY_MAX_OFFSET_DEG:g}° of location.latitude_deg/longitude_deg"
+        )
+    return tmy
+
+
 @dataclasses.dataclass(frozen=True)
 class Instant:
     """What the chain computed for one simulated instant: weather, per-house powers, flows, energy."""
@@ -385,11 +422,14 @@ class CommunityChain:
     :mod:`leg_sim.flows`, all vectorised over houses:
 
     1. sky: solar position and Ineichen clear sky for the village (``pv.sky_at``);
-    2. weather: passing clouds (``weather.CloudField``) and air temperature;
+    2. weather: the hour's clear-sky index and temperature (``climate.HourlyWeather``:
+       built-in climate or a TMY file), downscaled to every roof by finite drifting
+       clouds (``weather.CloudField``, ``weather.sky_factors``);
     3. PV: transposition to every roof, then AC power (``pv.plane_of_array_w_m2``,
        ``pv.pv_ac_power_w``);
-    4. base load: H25 shape, fridge cycle, noise, standby (``household``);
-    5. flex load: appliance cycles (``appliances.FlexProcess``);
+    4. base load: H25 shape, small-appliance spikes, fridge cycle, noise, standby
+       (``household.BaseLoadDetail``);
+    5. flex load: appliance cycles started on a daily rhythm (``appliances.FlexProcess``);
     6. flows: pool on the community bus, settle with the grid (``flows.settle``),
        and book the energy of the simulated step on the community's accounts and
        the grid's meter.
@@ -404,36 +444,58 @@ class CommunityChain:
         The houses and the location.
     grid
         The grid at the connection point, whose meter records the exchange.
+    tmy
+        A typical year to replay (``weather.tmy_file``); None uses the built-in climate.
     """
 
-    def __init__(self, community: Community, grid: Grid):
+    def __init__(self, community: Community, grid: Grid, tmy: climate.TmyWeather | None = None):
         self.community = community
         self.grid = grid
-        self._rng = np.random.default_rng(community.seed)
-        self._clouds = weather.CloudField(self._rng)
-        self._flex = appl.FlexProcess(self._rng)
-        self._noise = np.empty(0)
+        self._seed = seed = int(community.seed)
+        self._timezone = str(community.timezone)
+        self._weather = climate.HourlyWeather(seed, self._timezone, tmy=tmy)
+        self._clouds = weather.CloudField(seed, self._weather.at, self._diffuse_share_at)
+        self._flex = appl.FlexProcess(seed, self._timezone)
+        self._base = household.BaseLoadDetail(seed, self._timezone)
         self._base_annual_kwh = np.empty(0)
         self._table: HouseTable | None = None
         self._flex_probability: float | None = None
         # The location is constant: read it once, not through param on every tick.
         self._site = (community.latitude_deg, community.longitude_deg, community.altitude_m)
-        self._timezone = str(community.timezone)
         self._linke = pv.monthly_linke_turbidity(community.latitude_deg, community.longitude_deg)
+
+    def _sky(self, time: pd.Timestamp) -> pv.Sky:
+        return pv.sky_at(time, *self._site, self._linke[time.month - 1])
+
+    def _diffuse_share_at(self, t_s: float) -> float:
+        """Clear-sky DHI / GHI at `t_s` (1 while the sun is down). [-]"""
+        sky = self._sky(pd.Timestamp(t_s, unit="s", tz="UTC"))
+        return sky.dhi_w_m2 / sky.ghi_w_m2 if sky.ghi_w_m2 > 1.0 else 1.0
+
+    def _light(self, sky: pv.Sky, t_s: float, table: HouseTable, hour: climate.HourWeather) -> tuple[np.ndarray | float, np.ndarray | float]:
+        """Beam and diffuse factors of every roof under the hour's sky (see :mod:`~leg_sim.profiles.weather`)."""
+        if not sky.is_day:
+            return 1.0, 1.0
+        if hour.deck:
+            diffuse_ghi = hour.clear_sky_index * (1.0 + weather.deck_variation(self._seed, t_s)) * sky.ghi_w_m2
+            return 0.0, diffuse_ghi / max(sky.dhi_w_m2, 1e-6)
+        clouds = self._clouds.clouds_near(t_s, table.reach_m)
+        return weather.sky_factors(
+            t_s, table.x_rel_m, table.y_rel_m, clouds, sky.dhi_w_m2 / max(sky.ghi_w_m2, 1e-6), self._clouds.beam_expectation(t_s)
+        )
 
     def _prepare(self, t_s: float, flex_load_probability: float) -> HouseTable:
         """Bring the random state in line with the houses and the flex probability."""
         table = self.community.table()
         if table is not self._table or flex_load_probability != self._flex_probability:
-            self._flex.configure(table.owned, flex_load_probability, t_s)
-            n_old = len(self._noise)
-            if len(table) != n_old:
-                extra = self._rng.normal(0.0, household.NOISE_SIGMA, max(len(table) - n_old, 0))
-                self._noise = np.concatenate([self._noise[: len(table)], extra])
+            self._flex.configure(table.owned, flex_load_probability, table.ev_rating_w)
             # The H25 shape already holds the white goods: the simulated ones come out of it.
             appliance_kwh = appl.expected_annual_kwh(table.owned, flex_load_probability, table.ev_rating_w)
             appliance_kwh[:, catalogue.EV_CODE] = 0.0  # an EV is not in a household profile
-            self._base_annual_kwh = household.base_annual_kwh(table.annual_consumption_kwh, appliance_kwh.sum(axis=1))
+            base_annual_kwh = household.base_annual_kwh(table.annual_consumption_kwh, appliance_kwh.sum(axis=1))
+            if table is not self._table or not np.array_equal(base_annual_kwh, self._base_annual_kwh):
+                self._base.configure(len(table), table.household_size, base_annual_kwh)
+            self._base_annual_kwh = base_annual_kwh
             self._table, self._flex_probability = table, flex_load_probability
         return table
 
@@ -458,32 +520,30 @@ class CommunityChain:
         # before the appliance process advances.
         table = self._prepare(t_s, float(flex_load_probability))
 
-        sky = pv.sky_at(time, *self._site, self._linke[time.month - 1])
+        sky = self._sky(time)
+        day = self._weather.at(t_s)
+        hour = day.hour(t_s)
+        temp_air_c = day.temperature_c(t_s)
         beam: np.ndarray | float
         diffuse: np.ndarray | float
         if pv_variation:
-            beam, diffuse = self._clouds.factors(t_s, table.shadow_offset_s)
-            cloudiness = self._clouds.cloudiness
+            beam, diffuse = self._light(sky, t_s, table, hour)
+            cloudiness = min(max(1.0 - hour.clear_sky_index, 0.0), 1.0)
         else:
             beam, diffuse, cloudiness = 1.0, 1.0, 0.0
         local = time.tz_convert(self._timezone)
-        month_fraction = local.month - 1 + (local.day - 15) / 30.5
-        temp_air_c = weather.air_temperature_c(month_fraction, local.hour + local.minute / 60.0, cloudiness)
         poa = pv.plane_of_array_w_m2(table.tilt_deg, table.azimuth_deg, sky, beam, diffuse)
-        pv_w = pv.pv_ac_power_w(poa, table.pv_peak_kwp, temp_air_c)
+        pv_w = pv.pv_ac_power_w(poa, table.pv_peak_kwp, temp_air_c, hour.wind_10m_m_s)
 
-        self._noise = household.noise_step(self._noise, dt_s, self._rng.standard_normal(len(table)))
-        base_w = household.base_load_w(
+        base_w = self._base.base_load_w(
+            t_s,
             household.h25_w_per_kwh(local, self._timezone),
-            self._base_annual_kwh,
             table.fridge_power_w,
             table.fridge_duty,
             household.fridge_on(t_s, table.fridge_period_s, table.fridge_duty, table.fridge_phase),
-            self._noise,
             table.standby_w,
         )
-        codes = self._flex.advance(t_s).copy()
-        flex_w = self._flex.power_w(t_s, table.ev_rating_w)
+        flex_w, codes = self._flex.power_w(t_s)
 
         # Seam (leg_sim.seams.Storage): batteries would change each house's net power here.
         flows = fl.settle(pv_w, base_w + flex_w)

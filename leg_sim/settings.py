@@ -31,7 +31,7 @@ from leg_sim import catalogue
 MAX_HOUSES = 10_000
 
 #: Kinds of value a setting can hold.
-KINDS = ("integer", "number", "choice", "switch", "boolean", "text", "timezone", "datetime", "names", "houses")
+KINDS = ("integer", "number", "choice", "switch", "boolean", "text", "timezone", "datetime", "names", "houses", "path")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,6 +137,8 @@ class Setting:
             return "an IANA name such as 'Europe/Zurich'"
         if self.kind == "datetime":
             return "null or an ISO 8601 date-time such as '2026-06-21T06:00:00'"
+        if self.kind == "path":
+            return "null or a file path (relative paths start at the config file's folder)"
         return "a non-empty string or integer"
 
     def parameter(self, **overrides: Any) -> param.Parameter:
@@ -160,6 +162,8 @@ class Setting:
             made = param.ListSelector(objects=list(self.choices or ()), **{**common, "default": list(self.default), **overrides})
         elif self.kind == "datetime":
             made = param.Date(allow_None=True, **{**common, **overrides})
+        elif self.kind == "path":
+            made = param.String(allow_None=True, **{**common, **overrides})
         else:
             made = param.String(**{**common, **overrides})
         return made
@@ -184,8 +188,8 @@ SETTINGS: tuple[Setting, ...] = (
         choices=("enabled", "disabled"), label="PV variation", live=True,
     ),
     Setting(
-        "flex_load_probability", "number", 0.1, "Long-run share of time a house with big appliances has one running",
-        unit="share of time", bounds=(0.0, 1.0), label="Flex load probability", live=True, step=0.01,
+        "flex_load_probability", "number", 0.1, "Long-run share of time a house with big appliances has at least one running",
+        unit="share of time", bounds=(0.0, 0.6), label="Flex load probability", live=True, step=0.01,
     ),
     Setting("seed", "integer", 42, "Seed of all randomness: the same seed and config give the same snapshots", bounds=(0, 2**32 - 1)),
     Setting("port", "integer", 8050, "Port of the dashboard server; the PORT environment variable overrides it", bounds=(1, 65_535)),
@@ -198,6 +202,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("location.longitude_deg", "number", 8.54, "Longitude of the community", unit="deg", bounds=(-180.0, 180.0), label="Longitude"),
     Setting("location.altitude_m", "number", 410.0, "Height above sea level", unit="m", bounds=(-500.0, 9000.0), label="Altitude"),
     Setting("location.timezone", "timezone", "Europe/Zurich", "IANA time zone of the community; the load profile follows local time"),
+    Setting(
+        "weather.tmy_file", "path", None,
+        "A PVGIS TMY (csv, json, epw), EPW or TMY3 file whose hourly clear-sky index drives the clouds; "
+        "null = the built-in Swiss-plateau climate",
+    ),
     Setting(
         "clock.mode", "choice", "realtime",
         "realtime: simulated time is the wall clock; accelerated: from clock.start at clock.speed_factor",

@@ -31,6 +31,7 @@ KEYS = {
     "clock.mode": (1, "turbo"),
     "clock.start": (12, "21/06/2026"),
     "clock.speed_factor": ("x", 1e9),
+    "weather.tmy_file": (5, "no-such-tmy.epw"),
 }
 
 

@@ -63,7 +63,7 @@ def test_yaml_booleans_for_pv_variation(tmp_path):
         ({"houses": True}, ["houses", "True", "not an integer"]),
         ({"houses": 2.5}, ["houses", "2.5", "not an integer"]),
         ({"pv_variation": "sometimes"}, ["pv_variation", "'sometimes'", "'enabled' or 'disabled'"]),
-        ({"flex_load_probability": 1.5}, ["flex_load_probability", "1.5", "0 to 1"]),
+        ({"flex_load_probability": 1.5}, ["flex_load_probability", "1.5", "0 to 0.6"]),
         ({"flex_load_probability": float("nan")}, ["flex_load_probability", "not a finite number"]),
         ({"port": 70000}, ["port", "70000", "1 to 65535"]),
         ({"read_only": "yes please"}, ["read_only", "true or false"]),

@@ -16,6 +16,7 @@ from numpy.testing import assert_allclose
 
 from leg_sim import Simulation
 from leg_sim.profiles import appliances as appl
+from leg_sim.profiles import weather
 
 
 def comparable(snap):
@@ -102,7 +103,8 @@ def test_pv_variation_disabled_is_clear_sky_and_enabled_dips():
     c = [clear.step().total_production_w for _ in range(300)]
     v = [cloudy.step().total_production_w for _ in range(300)]
     assert np.std(np.diff(c)) < 5.0  # smooth: the sun barely moves in 1 s
-    assert max(v) <= max(c) * 1.1
+    # Cloud edges may brighten a roof above clear sky (cloud enhancement), never beyond the cap.
+    assert max(v) <= max(c) * weather.ENHANCEMENT_CAP
     assert np.std(np.diff(v)) > 5 * np.std(np.diff(c))
 
 
@@ -115,7 +117,8 @@ def test_energy_counters_integrate_power_over_simulated_time():
 
 
 def test_flex_probability_matches_through_the_engine():
-    for interval_ms, speed in ((1000, 60.0), (5000, 600.0)):
+    # Starts follow a daily and weekly rhythm: p is a share over whole weeks (7 and 14 days here).
+    for interval_ms, speed in ((1000, 1008.0), (5000, 403.2)):
         s = make_sim(houses=400, flex_load_probability=0.2, update_interval_ms=interval_ms, clock={"speed_factor": speed})
         owned = s.community.table().owned.any(axis=1) if s.step() else None
         busy = [np.mean(s.step().flex_code[owned] >= 0) for _ in range(600)]
@@ -269,7 +272,7 @@ def check_invariants(snap):
 @given(
     houses=st.integers(1, 60),
     seed=st.integers(0, 2**32 - 1),
-    p=st.floats(0.0, 1.0),
+    p=st.floats(0.0, 0.6),
     variation=st.sampled_from(["enabled", "disabled"]),
     speed=st.sampled_from([1.0, 60.0, 900.0, 7200.0]),
     interval=st.integers(100, 10_000),

@@ -1,256 +1,303 @@
-"""Weather for the village: passing clouds shared by all roofs, and air temperature.
+"""Clouds with a shape: finite cloud shadows drifting over the village, and what each roof sees.
 
-Clouds are one field over the whole village, so houses see the same dips a few
-seconds apart (the shadow drifts with the wind) and with a small per-house spread:
+The hour's weather (:mod:`leg_sim.profiles.climate`) gives a clear-sky index
+target and says whether a closed deck covers the sky. This module downscales
+that hour to any instant and any roof:
 
-* a slow *cloudiness* c in [0, 1] (Ornstein-Uhlenbeck process, time constant
-  about two hours) sets how hazy the sky is and how often clouds pass;
-* passing clouds arrive as a Poisson process in simulated time, each with a
-  log-normal duration (tens of seconds to minutes), a depth (beam transmittance
-  under the cloud) and soft shadow edges;
-* each house sees an event shifted by its position along the wind, and a
-  slowly varying per-house spread (OU, about 10 %) of the cloud's effect; a
-  clear sky stays smooth.
+* **Deck hours** (overcast, fog): no direct sun; the diffuse light is the hour's
+  clear-sky index times the clear-sky GHI, with a gentle minute-to-minute
+  variation (±3 %).
+* **Broken hours**: cloud shadows are discs (radius log-normal, median
+  :data:`RADIUS_MEDIAN_M`) scattered as a Poisson field that drifts with the
+  day's wind over the village (frozen flow). Each cloud lets through a share
+  τ of the beam in its core, with a soft edge; around its shadow, a sunlit roof
+  gets extra diffuse light reflected by the cloud's side (cloud enhancement,
+  up to about 1.5× clear sky at the edge, Yordanov et al. 2013; Järvelä et al.
+  2020). Between clouds the sky is brighter than a clear sky's diffuse.
+  The density of clouds is solved per hour so that the expected GHI equals the
+  hour's target exactly (Poisson field: the expected product of transmittances
+  is ``exp(−λ·E[∫(1 − T) dA])``, Palm calculus gives the enhancement term).
 
-Every random update uses the exact OU transition for the elapsed simulated time,
-so the statistics do not depend on the tick interval or the clock speed.
-The functions here are pure; :class:`CloudField` only holds the random state.
+Each hour's clouds come from a generator keyed to (seed, hour), so the sky over
+the village at a given simulated time does not depend on the tick interval,
+the speed or where the run started. Houses feel a cloud when it passes over
+them: houses along the wind see it seconds to a minute apart, houses across the
+wind further apart than a cloud's size not at all.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
+from collections.abc import Callable
 
 import numpy as np
 
-#: Time constant of the slow cloudiness process. [s]
-CLOUDINESS_TAU_S = 2 * 3600.0
-#: Passing-cloud arrivals at full cloudiness. [1/h]
-MAX_CLOUD_RATE_PER_H = 45.0
-#: Median and log-spread of a passing cloud's duration. [s], [-]
-CLOUD_DURATION_MEDIAN_S = 70.0
-CLOUD_DURATION_SIGMA = 0.9
-#: Longest passing cloud considered. [s]
-CLOUD_DURATION_MAX_S = 900.0
-#: Speed at which cloud shadows cross the village. [m/s]
-CLOUD_SPEED_M_S = 8.0
-#: Per-house spread of how deeply clouds shade each roof: standard deviation [-], time constant [s].
-HOUSE_SPREAD_SIGMA = 0.1
-HOUSE_SPREAD_TAU_S = 600.0
-#: Gap in simulated time after which the cloud field restarts from its stationary state. [s]
-RESTART_GAP_S = 6 * 3600.0
+from leg_sim.profiles import streams
+from leg_sim.profiles.climate import DayWeather
 
-#: Monthly mean air temperature of a Central European lowland village, Jan..Dec. [°C]
-MONTHLY_MEAN_TEMP_C = np.array([0.5, 1.5, 5.5, 9.5, 14.0, 17.5, 19.5, 19.0, 15.0, 10.0, 5.0, 1.5])
-#: Half the day-night swing of air temperature under a clear sky. [°C]
-DAILY_TEMP_HALF_SWING_C = 5.0
-
-
-def ou_step(x: np.ndarray | float, dt_s: float, tau_s: float, sigma: float, noise: np.ndarray | float) -> np.ndarray | float:
-    """Exact Ornstein-Uhlenbeck transition over `dt_s` towards 0.
-
-    Parameters
-    ----------
-    x
-        Current value(s). [-]
-    dt_s
-        Elapsed time. [s]
-    tau_s
-        Mean-reversion time constant. [s]
-    sigma
-        Stationary standard deviation. [-]
-    noise
-        Standard normal draw(s), same shape as `x`. [-]
-    """
-    decay = math.exp(-max(dt_s, 0.0) / tau_s)
-    return x * decay + sigma * math.sqrt(1.0 - decay * decay) * noise
+#: Cloud shadow radius: median, log-spread, smallest and largest. [m], [-], [m], [m]
+RADIUS_MEDIAN_M, RADIUS_SIGMA, RADIUS_MIN_M, RADIUS_MAX_M = 150.0, 0.7, 30.0, 1200.0
+#: Soft edge of a shadow, as a share of its radius, and at least this wide. [-], [m]
+EDGE_SHARE, EDGE_MIN_M = 0.2, 10.0
+#: Beam transmittance in a cloud's core: uniform between these. [-]
+CORE_TAU_MIN, CORE_TAU_MAX = 0.05, 0.35
+#: Width of the bright ring around a shadow (share of radius) and its peak extra light
+#: (share of clear-sky GHI, uniform 0..max per cloud). [-]
+RING_SHARE, RING_PEAK_MAX = 0.5, 0.6
+#: Highest clear-sky index cloud enhancement can give. [-]
+ENHANCEMENT_CAP = 1.5
+#: Brightening of the diffuse sky between broken clouds: diffuse × (1 + 4·G·B·(1 − B)). [-]
+DIFFUSE_GAIN = 0.25
+#: Relative minute-to-minute variation of a deck's light. [-]
+DECK_VARIATION = 0.03
+#: Half-width of the band, across the wind, in which clouds are placed around the village. [m]
+CROSS_HALF_WIDTH_M = 2000.0
 
 
-def cloudiness_from_latent(latent: float) -> float:
-    """Map the latent OU state to a cloudiness in (0, 1); 0 = clear, 1 = overcast. [-]"""
-    return 1.0 / (1.0 + math.exp(-(latent - 0.6) * 1.8))
+@functools.lru_cache(maxsize=1)
+def _radius_quadrature() -> np.ndarray:
+    """Radii at 400 equally likely quantiles of the clipped log-normal. [m]"""
+    from statistics import NormalDist
+
+    q = (np.arange(400) + 0.5) / 400
+    z = np.array([NormalDist().inv_cdf(float(p)) for p in q])
+    return np.clip(RADIUS_MEDIAN_M * np.exp(RADIUS_SIGMA * z), RADIUS_MIN_M, RADIUS_MAX_M)
 
 
-def shadow_transmittance(
-    t_s: np.ndarray,
-    start_s: np.ndarray,
-    duration_s: np.ndarray,
-    depth: np.ndarray,
-    edge_s: np.ndarray,
-) -> np.ndarray:
-    """Beam transmittance under a set of passing clouds, for each house.
+def shadow_area_m2(radius_m: np.ndarray) -> np.ndarray:
+    """∫ of the shadow ramp over the plane: full core plus the soft edge. [m²]"""
+    r = np.asarray(radius_m, dtype=float)
+    e = np.minimum(np.maximum(EDGE_SHARE * r, EDGE_MIN_M), r)
+    return math.pi * (r - e) ** 2 + 2 * math.pi * (r * e / 2 - e**2 / 3)
+
+
+def ring_area_m2(radius_m: np.ndarray) -> np.ndarray:
+    """∫ of the enhancement ring's profile (1 at the edge, 0 at its outer rim). [m²]"""
+    r = np.asarray(radius_m, dtype=float)
+    w = RING_SHARE * r
+    return 2 * math.pi * (r * w / 2 + w**2 / 6)
+
+
+def expected_clear_sky_index(density_per_m2: float, diffuse_share: float) -> float:
+    """Expected GHI / clear-sky GHI of a broken sky with `density_per_m2` clouds. [-]
 
     Parameters
     ----------
-    t_s
-        Time each house sees (shifted by its place along the wind), shape (N,). [s]
-    start_s, duration_s, edge_s
-        Passing clouds, shape (E,): start, length and soft-edge length. [s]
-    depth
-        Beam transmittance in a cloud's core, shape (E,). [-]
-
-    Returns
-    -------
-    numpy.ndarray
-        Product over clouds of the transmittance, shape (N,), in (0, 1]. [-]
-    """
-    if len(start_s) == 0:
-        return np.ones_like(t_s, dtype=float)
-    into = t_s[:, None] - start_s[None, :]
-    left = duration_s[None, :] - into
-    ramp = np.clip(np.minimum(into, left) / edge_s[None, :], 0.0, 1.0)
-    return np.prod(1.0 - (1.0 - depth[None, :]) * ramp, axis=1)
-
-
-def air_temperature_c(month_fraction: float, local_hour: float, cloudiness: float = 0.0) -> float:
-    """Air temperature from a seasonal mean and a daily swing damped by clouds.
-
-    Parameters
-    ----------
-    month_fraction
-        Month of year as a real number, 0.0 = mid-January, 11.0 = mid-December. [-]
-    local_hour
-        Local solar-ish hour of day, 0..24. [h]
-    cloudiness
-        0 (clear) to 1 (overcast); clouds halve the daily swing. [-]
+    density_per_m2
+        Cloud centres per square metre (Poisson intensity λ). [1/m²]
+    diffuse_share
+        Clear-sky DHI / GHI now, δ. [-]
 
     Returns
     -------
     float
-        Air temperature, warmest around 15:00. [°C]
+        ``(1 − δ)·B + δ·(1 + 4G·B(1 − B)) + λ·a_e·B`` with ``B = exp(−λ·a_b)`` the
+        expected beam factor. [-]
     """
-    lo = math.floor(month_fraction) % 12
-    hi = (lo + 1) % 12
-    w = month_fraction - math.floor(month_fraction)
-    mean_c = (1 - w) * MONTHLY_MEAN_TEMP_C[lo] + w * MONTHLY_MEAN_TEMP_C[hi]
-    swing_c = DAILY_TEMP_HALF_SWING_C * (1.0 - 0.5 * cloudiness)
-    return float(mean_c + swing_c * math.sin(2 * math.pi * (local_hour - 9.0) / 24.0))
+    radii = _radius_quadrature()
+    a_b = (1.0 - (CORE_TAU_MIN + CORE_TAU_MAX) / 2) * float(shadow_area_m2(radii).mean())
+    a_e = RING_PEAK_MAX / 2 * float(ring_area_m2(radii).mean())
+    b = math.exp(-density_per_m2 * a_b)
+    d = diffuse_share
+    return (1 - d) * b + d * (1 + 4 * DIFFUSE_GAIN * b * (1 - b)) + density_per_m2 * a_e * b
 
 
-class CloudField:
-    """Random state of the village's cloud field; see the module docstring.
+@functools.lru_cache(maxsize=4096)
+def cloud_density_per_m2(clear_sky_index: float, diffuse_share: float) -> float:
+    """Poisson density of clouds that gives the expected clear-sky index (inverse of the above). [1/m²]
 
-    Parameters
-    ----------
-    rng
-        Source of randomness (owned by the simulation, so a seed reproduces it).
+    The smallest density at which :func:`expected_clear_sky_index` falls to the
+    target; 0 for a target ≥ 1, and the largest density tried for a target below
+    what broken clouds can reach (such hours are deck hours).
     """
-
-    def __init__(self, rng: np.random.Generator):
-        self._rng = rng
-        self.latent = float(rng.normal(0.0, 1.0))
-        self._t_s: float | None = None
-        self._generated_until_s: float | None = None
-        self._start = np.empty(0)
-        self._duration = np.empty(0)
-        self._depth = np.empty(0)
-        self._edge = np.empty(0)
-        self._spread = np.empty(0)
-
-    @property
-    def cloudiness(self) -> float:
-        """Current cloudiness, 0 = clear to 1 = overcast. [-]"""
-        return cloudiness_from_latent(self.latent)
-
-    @property
-    def active_clouds(self) -> int:
-        """Number of passing clouds currently tracked."""
-        return len(self._start)
-
-    def resize(self, house_count: int) -> None:
-        """Keep per-house flicker for existing houses; new houses start at a random draw."""
-        old = len(self._spread)
-        if house_count <= old:
-            self._spread = self._spread[:house_count].copy()
+    target = float(clear_sky_index)
+    if target >= 1.0:
+        return 0.0
+    grid = np.concatenate([[0.0], np.geomspace(1e-9, 1e-3, 400)])
+    values = np.array([expected_clear_sky_index(lam, diffuse_share) for lam in grid])
+    below = np.flatnonzero(values <= target)
+    if not len(below):
+        return float(grid[-1])
+    i = int(below[0])
+    lo, hi = grid[i - 1], grid[i]
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        if expected_clear_sky_index(mid, diffuse_share) > target:
+            lo = mid
         else:
-            extra = self._rng.normal(0.0, HOUSE_SPREAD_SIGMA, house_count - old)
-            self._spread = np.concatenate([self._spread, extra])
-
-    def _generate(self, t0_s: float, t1_s: float, offsets_max_s: float) -> None:
-        span = t1_s - t0_s
-        if span <= 0:
-            return
-        rate_per_s = MAX_CLOUD_RATE_PER_H / 3600.0 * self.cloudiness**1.5
-        n = int(self._rng.poisson(rate_per_s * span))
-        if n:
-            start = t0_s + self._rng.uniform(0.0, span, n)
-            duration = np.minimum(
-                CLOUD_DURATION_MEDIAN_S * np.exp(self._rng.normal(0.0, CLOUD_DURATION_SIGMA, n)),
-                CLOUD_DURATION_MAX_S,
-            )
-            depth = self._rng.uniform(0.05, 0.5, n)
-            edge = np.minimum(self._rng.uniform(4.0, 20.0, n), duration / 2)
-            self._start = np.concatenate([self._start, start])
-            self._duration = np.concatenate([self._duration, duration])
-            self._depth = np.concatenate([self._depth, depth])
-            self._edge = np.concatenate([self._edge, edge])
-        keep = self._start + self._duration >= t1_s - offsets_max_s
-        self._start, self._duration = self._start[keep], self._duration[keep]
-        self._depth, self._edge = self._depth[keep], self._edge[keep]
-
-    def factors(self, t_s: float, offsets_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Advance to simulated time `t_s` and give per-house beam and diffuse factors.
-
-        Parameters
-        ----------
-        t_s
-            Simulated time, seconds since the epoch. [s]
-        offsets_s
-            Delay with which each house sees the shared shadow. [s]
-
-        Returns
-        -------
-        beam_factor, diffuse_factor : numpy.ndarray
-            Multipliers on clear-sky DNI and DHI, per house. [-]
-        """
-        offsets_s = np.asarray(offsets_s, dtype=float)
-        if len(self._spread) != len(offsets_s):
-            self.resize(len(offsets_s))
-        max_offset = float(offsets_s.max(initial=0.0))
-        if self._t_s is None or abs(t_s - self._t_s) > RESTART_GAP_S or t_s < self._t_s:
-            self._t_s = t_s
-            self._generated_until_s = t_s - max_offset - CLOUD_DURATION_MAX_S
-            self._start = self._start[:0]
-            self._duration, self._depth, self._edge = self._start, self._start, self._start
-        dt_s = t_s - self._t_s
-        self.latent = float(ou_step(self.latent, dt_s, CLOUDINESS_TAU_S, 1.0, self._rng.normal()))
-        self._spread = np.asarray(
-            ou_step(self._spread, dt_s, HOUSE_SPREAD_TAU_S, HOUSE_SPREAD_SIGMA, self._rng.normal(size=len(self._spread)))
-        )
-        generated_until_s = self._generated_until_s
-        assert generated_until_s is not None  # set on the first call above
-        self._generate(generated_until_s, t_s, max_offset + CLOUD_DURATION_MAX_S)
-        self._generated_until_s = max(generated_until_s, t_s)
-        self._t_s = t_s
-
-        c = self.cloudiness
-        spread = 1.0 + self._spread
-        haze = np.clip(1.0 - 0.35 * c * spread, 0.0, 1.0)
-        shadow = shadow_transmittance(t_s - offsets_s, self._start, self._duration, self._depth, self._edge)
-        shade = np.clip((1.0 - shadow) * spread, 0.0, 1.0)
-        beam = haze * (1.0 - shade)
-        # Light lost from the beam partly reappears as diffuse light from the cloud.
-        diffuse = (1.0 + 0.6 * c) * (1.0 + 0.45 * shade)
-        return beam, diffuse
+            hi = mid
+    return float(hi)
 
 
-def shadow_offsets_s(x_m: np.ndarray, y_m: np.ndarray, wind_from_deg: float = 250.0) -> np.ndarray:
-    """Delay with which each house sees a shadow that drifts with the wind.
+@dataclasses.dataclass(frozen=True)
+class Clouds:
+    """A set of clouds: when each centre passes the village's centre line, where across, how big."""
+
+    pass_s: np.ndarray  # time the centre crosses the line through the village centre, across the wind [s]
+    cross_m: np.ndarray  # offset across the wind from the village centre [m]
+    radius_m: np.ndarray
+    tau: np.ndarray  # core beam transmittance [-]
+    ring_peak: np.ndarray  # extra light at the edge, share of clear-sky GHI [-]
+    speed_m_s: np.ndarray
+    to_x: np.ndarray  # unit vector of the drift, east component [-]
+    to_y: np.ndarray  # unit vector of the drift, north component [-]
+
+    @staticmethod
+    def concat(parts: list[Clouds]) -> Clouds:
+        """All clouds of `parts` in one set."""
+        return Clouds(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in dataclasses.fields(Clouds)))
+
+
+def clouds_of_hour(seed: int, hour_index: int, density_per_m2: float, speed_m_s: float, wind_from_deg: float) -> Clouds:
+    """The clouds whose centres pass the village in hour `hour_index` (hours since the epoch, UTC).
+
+    A Poisson number of clouds, density × (speed · 3600 s) × (2 · cross half-width),
+    from the generator of (seed, hour): the same hour always gets the same sky.
+    """
+    rng = streams.rng(seed, streams.CLOUDS, hour_index)
+    area_m2 = speed_m_s * 3600.0 * 2 * CROSS_HALF_WIDTH_M
+    n = int(rng.poisson(density_per_m2 * area_m2)) if density_per_m2 > 0 else 0
+    to_rad = math.radians((wind_from_deg + 180.0) % 360.0)
+    radius = np.clip(RADIUS_MEDIAN_M * np.exp(RADIUS_SIGMA * rng.normal(size=n)), RADIUS_MIN_M, RADIUS_MAX_M)
+    return Clouds(
+        pass_s=hour_index * 3600.0 + rng.uniform(0.0, 3600.0, n),
+        cross_m=rng.uniform(-CROSS_HALF_WIDTH_M, CROSS_HALF_WIDTH_M, n),
+        radius_m=radius,
+        tau=rng.uniform(CORE_TAU_MIN, CORE_TAU_MAX, n),
+        ring_peak=rng.uniform(0.0, RING_PEAK_MAX, n),
+        speed_m_s=np.full(n, speed_m_s),
+        to_x=np.full(n, math.sin(to_rad)),
+        to_y=np.full(n, math.cos(to_rad)),
+    )
+
+
+def sky_factors(
+    t_s: float,
+    x_m: np.ndarray,
+    y_m: np.ndarray,
+    clouds: Clouds,
+    diffuse_share: float,
+    beam_density_factor: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Beam factor and extra light for each house under a set of drifting clouds.
 
     Parameters
     ----------
+    t_s
+        Simulated time. [s]
     x_m, y_m
-        House position east and north of the village's south-west corner. [m]
-    wind_from_deg
-        Direction the wind blows from (250 = west-south-west, typical). [deg]
+        House positions relative to the village centre, east and north. [m]
+    clouds
+        The clouds near the village now.
+    diffuse_share
+        Clear-sky DHI / GHI now, δ. [-]
+    beam_density_factor
+        The hour's expected beam factor B, for the brightening of the diffuse sky. [-]
 
     Returns
     -------
-    numpy.ndarray
-        Delay ≥ 0 relative to the first house the shadow reaches. [s]
+    beam_factor, diffuse_factor : numpy.ndarray
+        Multipliers on clear-sky DNI and DHI per house. [-]
     """
-    to_rad = math.radians((wind_from_deg + 180.0) % 360.0)
-    along_m = np.asarray(x_m) * math.sin(to_rad) + np.asarray(y_m) * math.cos(to_rad)
-    if along_m.size == 0:
-        return along_m.astype(float)
-    return (along_m - along_m.min()) / CLOUD_SPEED_M_S
+    x_m = np.asarray(x_m, dtype=float)
+    y_m = np.asarray(y_m, dtype=float)
+    n = len(x_m)
+    b = beam_density_factor
+    diffuse = np.full(n, 1.0 + 4 * DIFFUSE_GAIN * b * (1.0 - b))
+    if len(clouds.pass_s) == 0:
+        return np.ones(n), diffuse
+    along = x_m[:, None] * clouds.to_x[None, :] + y_m[:, None] * clouds.to_y[None, :]
+    across = -x_m[:, None] * clouds.to_y[None, :] + y_m[:, None] * clouds.to_x[None, :]
+    centre_along = clouds.speed_m_s * (t_s - clouds.pass_s)
+    dist = np.hypot(along - centre_along[None, :], across - clouds.cross_m[None, :])
+    r = clouds.radius_m[None, :]
+    edge = np.minimum(np.maximum(EDGE_SHARE * r, EDGE_MIN_M), r)
+    shade = np.clip((r - dist) / edge, 0.0, 1.0)
+    beam = np.prod(1.0 - (1.0 - clouds.tau[None, :]) * shade, axis=1)
+    ring = np.clip(1.0 - (dist - r) / (RING_SHARE * r), 0.0, 1.0) * (dist > r)
+    extra_ghi = (ring * clouds.ring_peak[None, :]).sum(axis=1) * beam
+    # The enhancement is extra diffuse light; cap the total at the highest measured clear-sky index.
+    ghi_share = (1 - diffuse_share) * beam + diffuse_share * diffuse + extra_ghi
+    extra_ghi = np.where(ghi_share > ENHANCEMENT_CAP, np.maximum(extra_ghi - (ghi_share - ENHANCEMENT_CAP), 0.0), extra_ghi)
+    diffuse = diffuse + extra_ghi / max(diffuse_share, 1e-6)
+    return beam, diffuse
+
+
+class CloudField:
+    """The clouds near the village at the current instant, and what each roof sees under them.
+
+    Holds only caches (the clouds of the hours around now): what a roof sees at
+    time t depends on the seed, t, the house's position and the hour's weather.
+
+    Parameters
+    ----------
+    seed
+        The community's seed.
+    day_of
+        Gives the :class:`~leg_sim.profiles.climate.DayWeather` containing a time. [s]
+    diffuse_share_at
+        Clear-sky DHI / GHI at a time (the cloud density depends on it). [s]
+    """
+
+    def __init__(self, seed: int, day_of: Callable[[float], DayWeather], diffuse_share_at: Callable[[float], float]):
+        self.seed = int(seed)
+        self._day_of = day_of
+        self._diffuse_share_at = diffuse_share_at
+        self._hours: dict[int, tuple[Clouds, float]] = {}
+        self._near: tuple[int, Clouds] | None = None
+
+    def _hour(self, h: int) -> tuple[Clouds, float]:
+        found = self._hours.get(h)
+        if found is None:
+            mid_s = h * 3600.0 + 1800.0
+            day = self._day_of(mid_s)
+            hour = day.hour(mid_s)
+            density = 0.0
+            if not hour.deck:
+                density = cloud_density_per_m2(round(hour.clear_sky_index, 3), round(self._diffuse_share_at(mid_s), 2))
+            found = (clouds_of_hour(self.seed, h, density, day.wind_speed_m_s, day.wind_from_deg), expected_beam_factor(density))
+            self._hours[h] = found
+        return found
+
+    def beam_expectation(self, t_s: float) -> float:
+        """The expected beam factor B of the hour of `t_s` (brightens the diffuse sky). [-]"""
+        return self._hour(int(t_s // 3600.0))[1]
+
+    def clouds_near(self, t_s: float, reach_m: float) -> Clouds:
+        """The clouds that can touch a point within `reach_m` of the village centre at `t_s`. [s], [m]"""
+        h0 = int(t_s // 3600.0)
+        if self._near is None or self._near[0] != h0:
+            for h in [k for k in self._hours if abs(k - h0) > 1]:
+                del self._hours[h]
+            self._near = (h0, Clouds.concat([self._hour(h)[0] for h in (h0 - 1, h0, h0 + 1)]))
+        clouds = self._near[1]
+        span = clouds.radius_m * (1.0 + RING_SHARE) + reach_m
+        centre_along = clouds.speed_m_s * (t_s - clouds.pass_s)
+        keep = (np.abs(centre_along) < span) & (np.abs(clouds.cross_m) < span)
+        return Clouds(*(getattr(clouds, f.name)[keep] for f in dataclasses.fields(Clouds)))
+
+
+def expected_beam_factor(density_per_m2: float) -> float:
+    """Expected beam factor B = exp(−λ·a_b) of a broken sky with this cloud density. [-]"""
+    radii = _radius_quadrature()
+    a_b = (1.0 - (CORE_TAU_MIN + CORE_TAU_MAX) / 2) * float(shadow_area_m2(radii).mean())
+    return math.exp(-density_per_m2 * a_b)
+
+
+def deck_variation(seed: int, t_s: float) -> float:
+    """Relative variation of a deck's light at `t_s`: knots each minute, linear between. [-]"""
+    minute = math.floor(t_s / 60.0)
+    w = t_s / 60.0 - minute
+    a = streams.rng(seed, streams.DECK, minute).normal()
+    b = streams.rng(seed, streams.DECK, minute + 1).normal()
+    return DECK_VARIATION * ((1 - w) * a + w * b)
+
+
+def village_positions_m(x_m: np.ndarray, y_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """House positions relative to the village's centre (the middle of their bounding box). [m]"""
+    x_m, y_m = np.asarray(x_m, dtype=float), np.asarray(y_m, dtype=float)
+    if x_m.size == 0:
+        return x_m, y_m
+    return x_m - (x_m.min() + x_m.max()) / 2, y_m - (y_m.min() + y_m.max()) / 2
