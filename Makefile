@@ -12,7 +12,7 @@ export LEG_CONFIG
 PORT ?=
 export PORT
 
-.PHONY: all setup test lint serve run bench bench-engine bench-compare bench-dashboard soak screenshot check-config clean
+.PHONY: all setup test lint serve run bench bench-engine bench-compare bench-dashboard soak validate screenshot check-config clean
 
 all: test
 
@@ -58,6 +58,11 @@ bench-dashboard: $(STAMP)
 # Long reliability runs (about 20 minutes, stops by itself): churn, soak, load, faults.
 soak: $(STAMP)
 	$(BIN)/python benchmarks/soak.py
+
+# A simulated year and chosen days against published references (about 5 minutes, stops by
+# itself): writes docs/validation/ and prints one PASS/FAIL line per check.
+validate: $(STAMP)
+	$(BIN)/python scripts/validate.py
 
 screenshot: $(STAMP)
 	$(BIN)/python scripts/screenshot.py docs/dashboard.png

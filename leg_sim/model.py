@@ -173,11 +173,13 @@ def _draw_block(seed: int, block: int) -> dict[str, np.ndarray]:
         "ev_charger_kw": ev_kw,
         "x_m": rng.uniform(0.0, VILLAGE_SIZE_M, n),
         "y_m": rng.uniform(0.0, VILLAGE_SIZE_M, n),
-        "fridge_power_w": rng.uniform(60.0, 130.0, n),
+        # A fridge-freezer of 60-110 W running 20-35 % of the time (130-340 kWh/a).
+        "fridge_power_w": rng.uniform(60.0, 110.0, n),
         "fridge_period_s": rng.uniform(25.0, 60.0, n) * 60.0,
-        "fridge_duty": rng.uniform(0.25, 0.5, n),
+        "fridge_duty": rng.uniform(0.20, 0.35, n),
         "fridge_phase": rng.uniform(0.0, 1.0, n),
-        "standby_w": rng.uniform(20.0, 60.0, n),
+        # Always-on devices: 12-25 % of the household's mean power.
+        "standby_w": rng.uniform(0.12, 0.25, n) * annual / 8.76,
     }
 
 
@@ -404,7 +406,7 @@ class Instant:
     time: pd.Timestamp
     dt_s: float
     sun_elevation_deg: float
-    cloudiness: float
+    cloudiness: float  # share of the clear-sky light the hour's clouds take away [-]
     temp_air_c: float
     house_ids: tuple[str, ...]
     pv_power_w: np.ndarray
@@ -458,6 +460,9 @@ class CommunityChain:
         self._flex = appl.FlexProcess(seed, self._timezone)
         self._base = household.BaseLoadDetail(seed, self._timezone)
         self._base_annual_kwh = np.empty(0)
+        #: Factor on each house's white-goods starts (1 unless its annual consumption has no room
+        #: for them at the flex probability; see household.appliance_room). [-]
+        self.appliance_scale = np.empty(0)
         self._table: HouseTable | None = None
         self._flex_probability: float | None = None
         # The location is constant: read it once, not through param on every tick.
@@ -488,11 +493,14 @@ class CommunityChain:
         """Bring the random state in line with the houses and the flex probability."""
         table = self.community.table()
         if table is not self._table or flex_load_probability != self._flex_probability:
-            self._flex.configure(table.owned, flex_load_probability, table.ev_rating_w)
             # The H25 shape already holds the white goods: the simulated ones come out of it.
             appliance_kwh = appl.expected_annual_kwh(table.owned, flex_load_probability, table.ev_rating_w)
             appliance_kwh[:, catalogue.EV_CODE] = 0.0  # an EV is not in a household profile
-            base_annual_kwh = household.base_annual_kwh(table.annual_consumption_kwh, appliance_kwh.sum(axis=1))
+            scale, base_annual_kwh = household.appliance_room(
+                table.annual_consumption_kwh, appliance_kwh.sum(axis=1), table.standby_w, table.fridge_power_w * table.fridge_duty
+            )
+            self._flex.configure(table.owned, flex_load_probability, table.ev_rating_w, scale)
+            self.appliance_scale = scale
             if table is not self._table or not np.array_equal(base_annual_kwh, self._base_annual_kwh):
                 self._base.configure(len(table), table.household_size, base_annual_kwh)
             self._base_annual_kwh = base_annual_kwh
@@ -510,7 +518,7 @@ class CommunityChain:
             Simulated time since the previous instant; energy is booked over this
             step only (0 books nothing). [s]
         pv_variation
-            Passing clouds (True) or a clear sky (False).
+            Weather from the climate with drifting clouds (True) or a clear sky (False).
         flex_load_probability
             Long-run share of time a house with big appliances has one running. [-]
         """

@@ -184,7 +184,7 @@ SETTINGS: tuple[Setting, ...] = (
         unit="ms", bounds=(100, 10_000), label="Update interval", live=True, step=100,
     ),
     Setting(
-        "pv_variation", "switch", "enabled", "Passing clouds over the village (enabled) or a clear sky (disabled)",
+        "pv_variation", "switch", "enabled", "Weather from the climate with drifting clouds (enabled) or a clear sky (disabled)",
         choices=("enabled", "disabled"), label="PV variation", live=True,
     ),
     Setting(

@@ -133,9 +133,15 @@ def test_fridge_cycle_duty():
     assert on.mean() == pytest.approx(0.3, abs=0.01)
 
 
-def test_base_keeps_what_the_appliances_leave_but_never_less_than_a_fifth():
-    out = household.base_annual_kwh(np.array([3000.0, 1000.0]), np.array([800.0, 950.0]))
-    assert list(out) == [2200.0, 200.0]
+def test_appliances_get_what_the_base_floor_leaves_by_hand():
+    annual = np.array([3000.0, 1000.0, 2000.0])
+    appliances = np.array([800.0, 950.0, 0.0])
+    standby, fridge = np.array([30.0, 20.0, 30.0]), np.array([20.0, 20.0, 20.0])
+    scale, base = household.appliance_room(annual, appliances, standby, fridge)
+    # floors: 2 × 50 W × 8.76 = 876 kWh and 2 × 40 W × 8.76 = 700.8 kWh
+    assert scale[0] == 1.0 and base[0] == 2200.0
+    assert scale[1] == pytest.approx((1000.0 - 700.8) / 950.0) and base[1] == pytest.approx(700.8)
+    assert scale[2] == 1.0 and base[2] == 2000.0
 
 
 # --- building blocks of the spikes and the noise -------------------------------------------

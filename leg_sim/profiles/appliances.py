@@ -584,6 +584,7 @@ class FlexProcess:
         self._owned = np.zeros((0, _K), dtype=bool)
         self._probability = 0.0
         self._rating_w = np.empty(0)
+        self._factor = np.empty(0)
         self._daily_starts = np.zeros((0, _K))
         self._longest_s = 0.0
         self._lookback_days = 1
@@ -599,7 +600,7 @@ class FlexProcess:
         self._next = 0  # first event of the window that started after _t_s
         self._t_s: float | None = None
 
-    def configure(self, owned: np.ndarray, probability: float, ev_rating_w: np.ndarray) -> None:
+    def configure(self, owned: np.ndarray, probability: float, ev_rating_w: np.ndarray, appliance_scale: np.ndarray | None = None) -> None:
         """Set the houses' appliances, the flex probability and the wallbox ratings.
 
         Cheap if nothing changed; otherwise the start scales are recomputed and
@@ -613,18 +614,25 @@ class FlexProcess:
             Long-run busy share p, 0..1. [-]
         ev_rating_w
             Wallbox rating of each house. [W]
+        appliance_scale
+            Factor (0..1) on each house's non-EV starts, for a household whose annual
+            consumption has no room for its appliances at p
+            (:func:`leg_sim.profiles.household.appliance_room`); its busy share is then
+            below p. None = 1 for all.
         """
         owned = np.asarray(owned, dtype=bool).reshape(-1, _K)
         rating_w = np.asarray(ev_rating_w, dtype=float).reshape(-1)
         probability = float(probability)
+        factor = np.ones(len(owned)) if appliance_scale is None else np.asarray(appliance_scale, dtype=float).reshape(-1)
         if (
             probability == self._probability
             and np.array_equal(owned, self._owned)
             and np.array_equal(rating_w, self._rating_w)
+            and np.array_equal(factor, self._factor)
         ):
             return
         self._remember()
-        self._owned, self._probability, self._rating_w = owned.copy(), probability, rating_w.copy()
+        self._owned, self._probability, self._rating_w, self._factor = owned.copy(), probability, rating_w.copy(), factor.copy()
         key = self._key()
         known = self._configs.pop(key, None)
         if known is not None:  # back to a recent setting (a slider moved back): reuse its days
@@ -634,7 +642,8 @@ class FlexProcess:
             return
         eff = _effective_owned(owned, rating_w)
         scale = start_scale(eff, probability, rating_w)
-        self._daily_starts = scale[:, None] * eff * _WEIGHTS
+        columns = np.where(np.arange(_K) == EV_CODE, 1.0, factor[:, None])
+        self._daily_starts = scale[:, None] * eff * _WEIGHTS * columns
         longest = _CYCLE_S * eff.any(axis=0)
         ev_owner = eff[:, EV_CODE]
         if ev_owner.any():
@@ -645,7 +654,7 @@ class FlexProcess:
         self._reset()
 
     def _key(self) -> tuple:
-        return (self._probability, self._owned.tobytes(), self._rating_w.tobytes())
+        return (self._probability, self._owned.tobytes(), self._rating_w.tobytes(), self._factor.tobytes())
 
     def _remember(self) -> None:
         """Keep the current setting's start rates and drawn days for a quick way back (a few settings)."""

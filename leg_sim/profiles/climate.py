@@ -37,6 +37,7 @@ import datetime as dt
 import functools
 import math
 import os
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -350,7 +351,9 @@ def read_tmy(path: str | os.PathLike) -> TmyWeather:
     for name, values in (("kc", kc), ("temp", temp), ("wind", wind)):
         cube[name][months, days, hours] = values
     # Hours with the sun too low for a meaningful ratio take the day's daylight mean.
-    daily = np.nanmean(np.where(np.isnan(cube["kc"]), np.nan, cube["kc"]), axis=2, keepdims=True) if np.isfinite(cube["kc"]).any() else 0.5
+    with warnings.catch_warnings():  # calendar days the year lacks (30 February) are all NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        daily = np.nanmean(cube["kc"], axis=2, keepdims=True)
     cube["kc"] = np.where(np.isnan(cube["kc"]), np.nan_to_num(daily, nan=0.5), cube["kc"])
     return TmyWeather(source=os.path.basename(path), latitude_deg=lat, longitude_deg=lon,
                       clear_sky_index=cube["kc"], temp_air_c=np.nan_to_num(cube["temp"], nan=10.0),

@@ -74,8 +74,6 @@ from leg_sim.profiles import rhythm, streams
 
 #: Relative standard deviation of the short-term noise (estimate). [-]
 NOISE_SIGMA = 0.08
-#: Time constant of the legacy OU noise of :func:`noise_step`. [s]
-NOISE_TAU_S = 40.0
 #: Spacing of the noise knots. [s]
 NOISE_KNOT_S = 60.0
 
@@ -129,28 +127,44 @@ def h25_w_per_kwh(time: pd.Timestamp, timezone: str) -> float:
     return float(np.interp(t_s, centres_s, values)) / 1000.0
 
 
-#: The base load keeps at least this share of the annual consumption. [-]
-MIN_BASE_SHARE = 0.2
+#: The base load keeps at least this many times the energy of its always-on floor
+#: (standby plus the fridge's mean), so the standby floor does not add energy at night. [-]
+BASE_FLOOR_FACTOR = 2.0
 
 
-def base_annual_kwh(annual_consumption_kwh: np.ndarray, appliance_kwh: np.ndarray) -> np.ndarray:
-    """Annual energy left for the base load once the simulated appliances have theirs. [kWh/a]
+def appliance_room(
+    annual_consumption_kwh: np.ndarray, appliance_kwh: np.ndarray, standby_w: np.ndarray, fridge_mean_w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """How much of the simulated white goods a house's annual consumption has room for, and its base.
+
+    ``annual_consumption_kwh`` is the whole household without an EV; the base load
+    keeps at least :data:`BASE_FLOOR_FACTOR` × its floor (standby and fridge, all
+    year), and the appliances get the rest at most. A house whose appliances at the
+    flex probability would need more (a small household owning all of them) runs
+    them less often, by the returned factor, so its year still adds up.
 
     Parameters
     ----------
     annual_consumption_kwh
         Household use per year without an EV, per house. [kWh/a]
     appliance_kwh
-        Expected energy per year of the house's simulated non-EV appliances. [kWh/a]
+        Expected energy per year of each house's simulated non-EV appliances at the flex probability. [kWh/a]
+    standby_w, fridge_mean_w
+        The house's standby floor and its fridge's mean power. [W]
 
     Returns
     -------
-    numpy.ndarray
-        ``annual − appliances``, but at least :data:`MIN_BASE_SHARE` of the annual
-        figure (only an unrealistic flex probability gets there). [kWh/a]
+    appliance_scale, base_annual_kwh : numpy.ndarray
+        Factor (0..1) on the house's appliance starts, and the base load's annual energy:
+        ``annual − scale · appliances``. [-], [kWh/a]
     """
     annual = np.asarray(annual_consumption_kwh, dtype=float)
-    return np.maximum(annual - np.asarray(appliance_kwh, dtype=float), MIN_BASE_SHARE * annual)
+    appliances = np.asarray(appliance_kwh, dtype=float)
+    floor_kwh = BASE_FLOOR_FACTOR * (np.asarray(standby_w, dtype=float) + np.asarray(fridge_mean_w, dtype=float)) * 8.76
+    room_kwh = np.maximum(annual - floor_kwh, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(appliances > room_kwh, room_kwh / appliances, 1.0)
+    return scale, annual - scale * appliances
 
 
 def fridge_on(t_s: float, period_s: np.ndarray, duty: np.ndarray, phase: np.ndarray) -> np.ndarray:

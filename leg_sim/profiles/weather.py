@@ -45,7 +45,7 @@ EDGE_SHARE, EDGE_MIN_M = 0.2, 10.0
 CORE_TAU_MIN, CORE_TAU_MAX = 0.05, 0.35
 #: Width of the bright ring around a shadow (share of radius) and its peak extra light
 #: (share of clear-sky GHI, uniform 0..max per cloud). [-]
-RING_SHARE, RING_PEAK_MAX = 0.5, 0.6
+RING_SHARE, RING_PEAK_MAX = 0.25, 0.45
 #: Highest clear-sky index cloud enhancement can give. [-]
 ENHANCEMENT_CAP = 1.5
 #: Brightening of the diffuse sky between broken clouds: diffuse × (1 + 4·G·B·(1 − B)). [-]
@@ -272,11 +272,15 @@ class CloudField:
             for h in [k for k in self._hours if abs(k - h0) > 1]:
                 del self._hours[h]
             self._near = (h0, Clouds.concat([self._hour(h)[0] for h in (h0 - 1, h0, h0 + 1)]))
-        clouds = self._near[1]
-        span = clouds.radius_m * (1.0 + RING_SHARE) + reach_m
-        centre_along = clouds.speed_m_s * (t_s - clouds.pass_s)
-        keep = (np.abs(centre_along) < span) & (np.abs(clouds.cross_m) < span)
-        return Clouds(*(getattr(clouds, f.name)[keep] for f in dataclasses.fields(Clouds)))
+        return clouds_within(self._near[1], t_s, reach_m)
+
+
+def clouds_within(clouds: Clouds, t_s: float, reach_m: float) -> Clouds:
+    """The clouds whose shadow or bright ring can touch a point within `reach_m` of the village centre at `t_s`. [s], [m]"""
+    span = clouds.radius_m * (1.0 + RING_SHARE) + reach_m
+    centre_along = clouds.speed_m_s * (t_s - clouds.pass_s)
+    keep = (np.abs(centre_along) < span) & (np.abs(clouds.cross_m) < span)
+    return Clouds(*(getattr(clouds, f.name)[keep] for f in dataclasses.fields(Clouds)))
 
 
 def expected_beam_factor(density_per_m2: float) -> float:
