@@ -28,13 +28,13 @@ import time
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pvlib  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pvlib
 
-from leg_sim import Simulation  # noqa: E402
-from leg_sim.profiles import appliances, climate, household, pv, rhythm, streams, weather  # noqa: E402
+from leg_sim import Simulation
+from leg_sim.profiles import appliances, climate, household, pv, rhythm, weather
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "docs" / "validation"
 TZ = "Europe/Zurich"
@@ -99,7 +99,8 @@ def year_of_pv(seeds: tuple[int, ...], step_s: float) -> tuple[np.ndarray, pd.Da
         )
         chain = sim.chain
         start = pd.Timestamp(f"{YEAR}-01-01", tz=TZ)
-        times = pd.date_range(start + pd.Timedelta(seconds=step_s / 2), pd.Timestamp(f"{YEAR + 1}-01-01", tz=TZ), freq=f"{int(step_s)}s", inclusive="left")
+        end = pd.Timestamp(f"{YEAR + 1}-01-01", tz=TZ)
+        times = pd.date_range(start + pd.Timedelta(seconds=step_s / 2), end, freq=f"{int(step_s)}s", inclusive="left")
         energy = np.zeros(len(times))
         clear = np.zeros(len(times))
         table = sim.community.table()
@@ -143,7 +144,9 @@ def section_yield(seeds: tuple[int, ...], step_s: float) -> pd.DataFrame:
     ax.set_title("Monthly PV yield, 10 kWp 30° south at Basel")
     ax.legend(fontsize=8)
     png = save(fig, "monthly_yield.png")
-    rows = "\n".join(f"| {dt.date(YEAR, m, 1):%b} | {mean[m - 1]:.0f} | {monthly[:, m - 1].min():.0f}-{monthly[:, m - 1].max():.0f} |" for m in months)
+    rows = "\n".join(
+        f"| {dt.date(YEAR, m, 1):%b} | {mean[m - 1]:.0f} | {monthly[:, m - 1].min():.0f}-{monthly[:, m - 1].max():.0f} |" for m in months
+    )
     SECTIONS.append(
         "## 1. PV yield against PVGIS\n\n"
         f"A 10 kWp roof, 30° south at Basel (47.56° N, 7.59° E, 260 m), built-in climate, seeds {', '.join(map(str, seeds))}, "

@@ -185,13 +185,19 @@ def test_a_broken_hour_delivers_its_target_on_average_and_enhances_at_edges():
     assert np.mean(kc > 1.3) < 0.05  # above 1.3 only near edges, for seconds
 
 
+def village_trace(t, x, y, clouds, delta):
+    """Clear-sky index of each house (columns) at each time (rows) under `clouds`."""
+    rows = [weather.sky_factors(s, x, y, weather.clouds_within(clouds, s, 430.0), delta, 0.6) for s in t]
+    return np.array([(1 - delta) * b + delta * d for b, d in rows])
+
+
 def test_houses_far_apart_do_not_move_together_second_by_second():
     delta = 0.15
     density = weather.cloud_density_per_m2(0.65, delta)
     clouds = weather.Clouds.concat([weather.clouds_of_hour(5, h, density, 8.0, 270.0) for h in range(10, 14)])
     x, y = np.array([0.0, 300.0, 0.0]), np.array([0.0, 0.0, 300.0])  # along and across the wind
     t = np.arange(11 * 3600.0, 13 * 3600.0, 1.0)
-    kc = np.array([(1 - delta) * b + delta * d for b, d in (weather.sky_factors(s, x, y, weather.clouds_within(clouds, s, 430.0), delta, 0.6) for s in t)])
+    kc = village_trace(t, x, y, clouds, delta)
     steps = np.diff(kc, axis=0)
     corr = np.corrcoef(steps.T)
     assert abs(corr[0, 1]) < 0.15 and abs(corr[0, 2]) < 0.15
@@ -204,7 +210,7 @@ def test_spatial_smoothing_agrees_with_pvlibs_wavelet_variability_model():
     density = weather.cloud_density_per_m2(0.65, delta)
     clouds = weather.Clouds.concat([weather.clouds_of_hour(42, h, density, speed, 250.0) for h in range(1000, 1005)])
     t = np.arange(1001 * 3600.0, 1004 * 3600.0, 1.0)
-    kc = np.array([(1 - delta) * b + delta * d for b, d in (weather.sky_factors(s, x, y, weather.clouds_within(clouds, s, 430.0), delta, 0.6) for s in t)])
+    kc = village_trace(t, x, y, clouds, delta)
     per_min = kc[::60]
     ours = np.std(np.diff(per_min.mean(axis=1))) / np.mean(np.std(np.diff(per_min, axis=0), axis=0))
     smoothed, _, _ = pvlib.scaling.wvm(kc[:, 0], np.column_stack([x, y]), speed, dt=1)
