@@ -31,8 +31,10 @@ def machine() -> str:
 
 
 def bench(houses: int) -> dict:
+    # 24 June 2026 is a broken-cloud day for seed 1 under the built-in climate: the costliest
+    # weather for a tick (every roof against every cloud near the village).
     sim = Simulation.from_config(
-        {"houses": houses, "seed": 1, "clock": {"mode": "accelerated", "start": "2026-06-21T10:00:00", "speed_factor": 60.0}}
+        {"houses": houses, "seed": 1, "clock": {"mode": "accelerated", "start": "2026-06-24T10:00:00", "speed_factor": 60.0}}
     )
     for _ in range(WARMUP):
         sim.step()
@@ -44,6 +46,20 @@ def bench(houses: int) -> dict:
     times_ms.sort()
     q = statistics.quantiles(times_ms, n=20)
     return {"houses": houses, "median_ms": statistics.median(times_ms), "p5_ms": q[0], "p95_ms": q[-1]}
+
+
+def new_day_ms(houses: int) -> tuple[float, float]:
+    """Step time of the tick that crosses local midnight (a new day of appliance and spike
+    starts is drawn) and the median of the ticks around it. [ms]"""
+    sim = Simulation.from_config(
+        {"houses": houses, "seed": 1, "clock": {"mode": "accelerated", "start": "2026-06-24T23:50:00", "speed_factor": 60.0}}
+    )
+    times_ms = []
+    for _ in range(20):  # one simulated minute per tick: midnight is tick 11
+        t0 = time.perf_counter()
+        sim.step()
+        times_ms.append((time.perf_counter() - t0) * 1000.0)
+    return max(times_ms[5:]), statistics.median(times_ms[5:])
 
 
 def python_loop_ms(houses: int, repeats: int = 50) -> float:
@@ -79,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     loop = python_loop_ms(10_000)
     t10k = results[10_000]["median_ms"]
     print(f"plain Python loop over 10,000 houses x 5 numbers: {loop:.2f} ms")
+    worst, usual = new_day_ms(10_000)
+    print(f"10,000 houses, the tick that starts a new local day: {worst:.1f} ms (the ticks around it: median {usual:.2f} ms)")
     print(f"target 1: 10,000 houses median <= 10 ms: {t10k:.2f} ms -> {'met' if t10k <= 10 else 'MISSED'}")
     print(f"target 2: t(10,000)/t(100) <= 10: {ratio:.1f} -> {'met' if ratio <= 10 else 'MISSED'}")
     return 0

@@ -114,7 +114,7 @@ class HouseTable:
     def __len__(self) -> int:
         return len(self.house_ids)
 
-    @property
+    @functools.cached_property
     def reach_m(self) -> float:
         """Distance of the farthest house from the village centre. [m]"""
         return float(np.hypot(self.x_rel_m, self.y_rel_m).max(initial=0.0))

@@ -208,16 +208,32 @@ def sky_factors(
     diffuse = np.full(n, 1.0 + 4 * DIFFUSE_GAIN * b * (1.0 - b))
     if len(clouds.pass_s) == 0:
         return np.ones(n), diffuse
-    along = x_m[:, None] * clouds.to_x[None, :] + y_m[:, None] * clouds.to_y[None, :]
-    across = -x_m[:, None] * clouds.to_y[None, :] + y_m[:, None] * clouds.to_x[None, :]
+    # Each cloud's centre now, east and north of the village centre.
     centre_along = clouds.speed_m_s * (t_s - clouds.pass_s)
-    dist = np.hypot(along - centre_along[None, :], across - clouds.cross_m[None, :])
-    r = clouds.radius_m[None, :]
+    cx = centre_along * clouds.to_x - clouds.cross_m * clouds.to_y
+    cy = centre_along * clouds.to_y + clouds.cross_m * clouds.to_x
+    dist = np.subtract.outer(x_m, cx)
+    np.square(dist, out=dist)
+    dy = np.subtract.outer(y_m, cy)
+    np.square(dy, out=dy)
+    dist += dy
+    np.sqrt(dist, out=dist)
+    r = clouds.radius_m
     edge = np.minimum(np.maximum(EDGE_SHARE * r, EDGE_MIN_M), r)
-    shade = np.clip((r - dist) / edge, 0.0, 1.0)
-    beam = np.prod(1.0 - (1.0 - clouds.tau[None, :]) * shade, axis=1)
-    ring = np.clip(1.0 - (dist - r) / (RING_SHARE * r), 0.0, 1.0) * (dist > r)
-    extra_ghi = (ring * clouds.ring_peak[None, :]).sum(axis=1) * beam
+    # shade: 1 in the core, falling to 0 over the soft edge
+    shade = np.subtract(r, dist, out=dy)
+    shade /= edge
+    np.clip(shade, 0.0, 1.0, out=shade)
+    shade *= -(1.0 - clouds.tau)
+    shade += 1.0
+    beam = np.prod(shade, axis=1)
+    # bright ring outside the shadow: 1 at the edge, 0 at RING_SHARE·r further out
+    ring = np.subtract(dist, r, out=dist)
+    ring /= -(RING_SHARE * r)
+    ring += 1.0
+    np.clip(ring, 0.0, 1.0, out=ring)
+    ring[ring >= 1.0] = 0.0  # inside the shadow (d ≤ r): no ring
+    extra_ghi = (ring @ clouds.ring_peak) * beam
     # The enhancement is extra diffuse light; cap the total at the highest measured clear-sky index.
     ghi_share = (1 - diffuse_share) * beam + diffuse_share * diffuse + extra_ghi
     extra_ghi = np.where(ghi_share > ENHANCEMENT_CAP, np.maximum(extra_ghi - (ghi_share - ENHANCEMENT_CAP), 0.0), extra_ghi)
