@@ -107,9 +107,10 @@ EV_CODE = NAMES.index("ev_wallbox")
 #: Wallbox charging powers a house may have. [kW]
 EV_CHARGER_KW_CHOICES: tuple[float, ...] = (3.7, 7.4, 11.0)
 #: Energy of one home-charging session: lognormal with this median and this sigma
-#: of its logarithm, capped at a full battery's worth. Rounded values of a
-#: lognormal fit to measured home-charging sessions (Electric Nation trial,
-#: UK, 2017-2019; ElaadNL charging-session data, NL). [kWh], [-], [kWh]
+#: of its logarithm (mean about 11 kWh), capped at a full battery's worth. Chosen to
+#: lie in the range measured home-charging data report (ElaadNL home charge points,
+#: NL; Electric Nation trial, UK, 2017-2019: mean sessions of roughly 10-15 kWh);
+#: not a fit to either data set. [kWh], [-], [kWh]
 EV_SESSION_KWH_MEDIAN = 9.0
 EV_SESSION_KWH_SIGMA = 0.6
 EV_SESSION_KWH_MAX = 60.0

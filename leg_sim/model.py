@@ -309,7 +309,7 @@ class Community(param.Parameterized):
         owned = np.array([[n in h.appliances for n in catalogue.NAMES] for h in hs], dtype=bool).reshape(len(hs), len(catalogue.NAMES))
         owned.flags.writeable = False
         ev_w = arr("ev_charger_kw") * 1000.0
-        x_rel, y_rel = weather.village_positions_m(arr("x_m"), arr("y_m"))
+        x_rel, y_rel = weather.village_positions_m(arr("x_m"), arr("y_m"), VILLAGE_SIZE_M / 2)
         x_rel.flags.writeable = False
         y_rel.flags.writeable = False
         return HouseTable(house_ids=ids, owned=owned, ev_rating_w=ev_w, x_rel_m=x_rel, y_rel_m=y_rel, **columns)

@@ -101,3 +101,35 @@ def test_a_house_year_is_its_annual_consumption_without_counting_white_goods_twi
     assert yearly_kwh.sum() / table.annual_consumption_kwh.sum() == pytest.approx(1.0, abs=0.05)
     assert np.median(ratio) == pytest.approx(1.0, abs=0.05)
     assert ev.any()
+
+
+def powers(instant):
+    return np.concatenate([instant.pv_power_w, instant.base_load_w, instant.flex_load_w])
+
+
+@pytest.mark.parametrize("step_s", [1.0, 7.0, 60.0])
+def test_the_same_seed_and_instant_give_the_same_powers_whatever_the_path(step_s):
+    # Sun, clouds, appliances and load detail all key their randomness to the simulated time.
+    target = pd.Timestamp("2026-06-24 11:00", tz="Europe/Zurich")  # a broken-cloud day for seed 1
+    walked = CommunityChain(community(houses=12, seed=1), Grid())
+    t = target - pd.Timedelta(minutes=30)
+    while t < target:
+        walked.run(t, step_s, flex_load_probability=0.3)
+        t += pd.Timedelta(seconds=step_s)
+    jumped = CommunityChain(community(houses=12, seed=1), Grid())
+    jumped.run(target + pd.Timedelta(days=40), 0.0, flex_load_probability=0.3)  # somewhere else first
+    a = walked.run(target, step_s, flex_load_probability=0.3)
+    b = jumped.run(target, 0.0, flex_load_probability=0.3)
+    assert_allclose(powers(a), powers(b), rtol=0, atol=1e-9)
+    assert a.pv_power_w.std() > 0  # the roofs do see different light
+    other_day = jumped.run(target + pd.Timedelta(days=1), 0.0, flex_load_probability=0.3)
+    assert not np.allclose(powers(other_day), powers(b))
+
+
+def test_a_house_keeps_its_powers_when_houses_are_added_after_it():
+    t = pd.Timestamp("2026-06-24 17:30", tz="Europe/Zurich")
+    few = CommunityChain(community(houses=5, seed=1), Grid()).run(t, 0.0, flex_load_probability=0.2)
+    many = CommunityChain(community(houses=90, seed=1), Grid()).run(t, 0.0, flex_load_probability=0.2)
+    assert_allclose(few.pv_power_w, many.pv_power_w[:5])
+    assert_allclose(few.base_load_w, many.base_load_w[:5])
+    assert_allclose(few.flex_load_w, many.flex_load_w[:5])

@@ -205,7 +205,7 @@ def test_houses_far_apart_do_not_move_together_second_by_second():
 
 def test_spatial_smoothing_agrees_with_pvlibs_wavelet_variability_model():
     rng = np.random.default_rng([42, 0])
-    x, y = weather.village_positions_m(rng.uniform(0, 400, 5), rng.uniform(0, 400, 5))
+    x, y = weather.village_positions_m(rng.uniform(0, 400, 5), rng.uniform(0, 400, 5), 200.0)
     delta, speed = 0.15, 8.0
     density = weather.cloud_density_per_m2(0.65, delta)
     clouds = weather.Clouds.concat([weather.clouds_of_hour(42, h, density, speed, 250.0) for h in range(1000, 1005)])

@@ -41,7 +41,9 @@ Meaning of ``flex_load_probability`` (p)
     once in the house. A p above the share reached there (1 − e⁻³ ≈ 0.95 with
     flat curves, 0.7-0.85 with the rhythm curves, which leave the small
     hours almost empty; :func:`busy_share` gives it per house) gives that
-    share: p = 1 is safe to set live, and means "as busy as the cap allows".
+    share. The ``flex_load_probability`` setting allows 0 to 0.6, where the
+    share is exactly p for every appliance mix; the process itself accepts any
+    p up to 1 without hanging.
 
 EV charging sessions
     The energy of a session is lognormal (median

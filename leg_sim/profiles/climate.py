@@ -142,8 +142,9 @@ ZURICH = MonthlyClimate(
     latitude_deg=47.378,
     longitude_deg=8.566,
     source=(
-        "sunshine and temperature: MeteoSwiss climate normals for Zürich-Fluntern, rounded (about 1,700 h of "
-        "sunshine a year); fog: Scherrer & Appenzeller (2014), Int. J. Climatol. 34, doi:10.1002/joc.3714 "
+        "sunshine and temperature: approximate monthly values of the MeteoSwiss climate normals for "
+        "Zürich-Fluntern (1981-2010, rounded, about 1,680 h of sunshine a year; MeteoSwiss's published table "
+        "is the reference); fog: Scherrer & Appenzeller (2014), Int. J. Climatol. 34, doi:10.1002/joc.3714 "
         "(28 days Sep-Mar with fog or low stratus for at least half the day, 17 of them all day)"
     ),
     sunshine_h=(58.0, 84.0, 134.0, 164.0, 194.0, 211.0, 235.0, 221.0, 161.0, 109.0, 63.0, 47.0),
@@ -233,10 +234,12 @@ def hourly_clear_sky_index(day_type: int, hours: int, rng: np.random.Generator, 
 
     Notes
     -----
-    Levels: a clear day 0.93–1.0; broken days a daily mean of 0.45–0.85 with
-    hourly AR(1) variation (σ 0.12, ρ 0.7); an overcast day a deck passing
-    15–35 % of the clear sky (the issue's and the literature's range for diffuse-only
-    light); fog a 12–25 % deck that lifts between 10 and 14 h with the month's probability.
+    Levels: a clear day 0.93–1.0; broken days a daily level drawn from
+    :data:`BROKEN_KC` with hourly AR(1) variation (σ 0.12, ρ 0.7); an overcast
+    day a deck passing :data:`OVERCAST_KC` of the clear sky as diffuse light
+    only; fog a 12–25 % deck that lifts between 10 and 14 h with the month's
+    probability. The levels are set so that the yearly PV yield at the default
+    location lands in PVGIS's band (``make validate``).
     """
     noise = np.empty(hours)
     e = rng.normal(size=hours)

@@ -315,9 +315,10 @@ def deck_variation(seed: int, t_s: float) -> float:
     return DECK_VARIATION * ((1 - w) * a + w * b)
 
 
-def village_positions_m(x_m: np.ndarray, y_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """House positions relative to the village's centre (the middle of their bounding box). [m]"""
-    x_m, y_m = np.asarray(x_m, dtype=float), np.asarray(y_m, dtype=float)
-    if x_m.size == 0:
-        return x_m, y_m
-    return x_m - (x_m.min() + x_m.max()) / 2, y_m - (y_m.min() + y_m.max()) / 2
+def village_positions_m(x_m: np.ndarray, y_m: np.ndarray, centre_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """House positions relative to the village's fixed centre at (`centre_m`, `centre_m`). [m]
+
+    The centre is fixed, not the middle of the houses, so a house sees the same sky
+    however many houses stand around it.
+    """
+    return np.asarray(x_m, dtype=float) - centre_m, np.asarray(y_m, dtype=float) - centre_m
