@@ -7,6 +7,7 @@ import math
 import os
 
 import numpy as np
+import pandas as pd
 import pvlib
 import pytest
 from hypothesis import given, settings
@@ -285,3 +286,43 @@ def test_tmy_file_is_checked_at_load_and_against_the_location(tmp_path):
         weather_source(load_config(cfg))
     assert "rel.csv" in str(info.value)
     assert math.isfinite(climate.read_tmy_cached(TMY3).latitude_deg)
+
+
+def test_a_pvgis_json_tmy_gives_the_same_hours_as_the_same_data_in_tmy3(tmp_path):
+    import json
+
+    data, meta = pvlib.iotools.read_tmy3(TMY3, map_variables=True)
+    start_utc = (data.index - pd.Timedelta(hours=1)).tz_convert("UTC")  # TMY3 stamps end the hour
+    rows = [
+        {"time(UTC)": f"{t:%Y%m%d:%H%M}", "T2m": float(temp), "G(h)": float(ghi), "Gb(n)": 0.0, "Gd(h)": 0.0, "WS10m": float(ws)}
+        for t, temp, ghi, ws in zip(start_utc, data["temp_air"], data["ghi"], data["wind_speed"], strict=True)
+    ]
+    location = {"latitude": meta["latitude"], "longitude": meta["longitude"], "elevation": meta["altitude"]}
+    src = {"inputs": {"location": location}, "outputs": {"months_selected": [], "tmy_hourly": rows}, "meta": {"inputs": {}}}
+    path = tmp_path / "tmy.json"
+    path.write_text(json.dumps(src))
+    from_json = climate.read_tmy(path)
+    from_tmy3 = climate.read_tmy(TMY3)
+    assert from_json.latitude_deg == pytest.approx(from_tmy3.latitude_deg)
+    assert np.allclose(from_json.clear_sky_index, from_tmy3.clear_sky_index, equal_nan=True)
+    assert np.allclose(from_json.temp_air_c, from_tmy3.temp_air_c)
+
+
+def test_an_epw_tmy_gives_the_same_hours_as_the_same_data_in_tmy3(tmp_path):
+    data, meta = pvlib.iotools.read_tmy3(TMY3, map_variables=True)
+    header = [
+        f"LOCATION,Greensboro,NC,USA,TMY3,723170,{meta['latitude']},{meta['longitude']},{meta['TZ']},{meta['altitude']}",
+        "DESIGN CONDITIONS,0", "TYPICAL/EXTREME PERIODS,0", "GROUND TEMPERATURES,0",
+        "HOLIDAYS/DAYLIGHT SAVINGS,No,0,0,0", "COMMENTS 1,", "COMMENTS 2,", "DATA PERIODS,1,1,Data,Sunday, 1/ 1,12/31",
+    ]
+    lines = []
+    for t, row in zip(data.index - pd.Timedelta(hours=1), data.itertuples(), strict=True):  # hour 1 = 00:00-01:00
+        fields = [t.year, t.month, t.day, t.hour + 1, 0, "?", row.temp_air, 0, 50, 101325, 0, 0, 0,
+                  row.ghi, 0, 0, 0, 0, 0, 0, 0, row.wind_speed, 0, 0, 0, 0, 9, 999999999, 0, 0, 0, 0, 0, 0, 0]
+        lines.append(",".join(str(f) for f in fields))
+    path = tmp_path / "tmy.epw"
+    path.write_text("\n".join(header + lines) + "\n")
+    from_epw = climate.read_tmy(path)
+    from_tmy3 = climate.read_tmy(TMY3)
+    assert from_epw.latitude_deg == pytest.approx(from_tmy3.latitude_deg)
+    assert np.allclose(from_epw.clear_sky_index, from_tmy3.clear_sky_index, equal_nan=True)

@@ -324,8 +324,7 @@ def read_tmy(path: str | os.PathLike) -> TmyWeather:
     try:
         if lower.endswith(".epw"):
             data, meta = pvlib.iotools.read_epw(path)
-            # EPW hours are labelled by their end.
-            start = data.index - pd.Timedelta(hours=1)
+            start = data.index  # pvlib stamps EPW hour h (h:00 ends it) at its start, h − 1
         elif lower.endswith(".json") or _looks_like_pvgis(path):
             data, meta = _read_pvgis(path)
             start = data.index
