@@ -21,6 +21,7 @@ pass by silently skipping it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -393,3 +394,38 @@ def test_a_control_moved_in_one_browser_shows_in_another(browser, server):
                 pass
         ctx_a.close()
         ctx_b.close()
+
+
+def test_pause_shows_a_badge_and_resume_ticks_on(browser, server):
+    context = browser.new_context(viewport=VIEWPORT)
+    paused = False
+    try:
+        [(page, errors)] = open_dashboards([context], server.base)
+        page.get_by_role("button", name="⏸ Pause").click(timeout=TIMEOUT_MS)
+        paused = True
+        # No tick comes while paused: the badge follows the parameter, not the snapshots.
+        expect(page.locator(".leg-paused")).to_have_text("⏸ Paused", timeout=TIMEOUT_MS)
+        expect(page.get_by_role("button", name="▶ Resume")).to_be_visible(timeout=TIMEOUT_MS)
+        assert wait_until_status(server, "paused")
+        held = shown_tick(page)
+        page.wait_for_timeout(1500)  # three intervals
+        assert shown_tick(page) == held
+        page.get_by_role("button", name="▶ Resume").click(timeout=TIMEOUT_MS)
+        paused = False
+        expect(page.locator(".leg-paused")).to_have_count(0, timeout=TIMEOUT_MS)
+        expect(page.locator("span.leg-tick")).not_to_have_attribute("data-tick", str(held), timeout=TIMEOUT_MS)
+        assert errors == []
+    finally:
+        if paused:  # leave the shared server ticking for the other tests
+            with contextlib.suppress(Exception):
+                context.pages[0].get_by_role("button", name="▶ Resume").click(timeout=5000)
+        context.close()
+
+
+def wait_until_status(server, status: str, timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if get_json(server.base + "/healthz")[1].get("status") == status:
+            return True
+        time.sleep(0.1)
+    return False

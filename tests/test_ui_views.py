@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import panel as pn
 import pytest
 from conftest import make_sim
 from numpy.testing import assert_allclose
@@ -262,3 +263,45 @@ def test_sankey_value_only_changes_reach_the_rendered_model():
             seen = True  # a value-only change travelled as a restyle of the same figure
             assert_allclose(restyles[-1]["data"]["link.value"][0], link["value"], atol=1e-6)
     assert seen  # at least one update went through the value-only path
+
+
+def test_controls_say_what_they_do():
+    from leg_sim.ui.controls import PAUSE_LABEL, RESUME_LABEL
+
+    sim = make_sim(clock={"mode": "realtime"})
+    c = Controls(reader=ReadModel(sim), target=sim)
+    layout = c.__panel__()
+    # every control carries its label: the button groups get one above them
+    html_labels = [o.object for o in layout.select(pn.pane.HTML)]
+    for name in ("pv_variation", "clock_mode"):
+        assert any(c.widgets[name].label in text for text in html_labels), name
+    assert c.widgets["pv_variation"].variant == "outline"
+    # the speed only counts in accelerated mode, and reads as a factor
+    assert c.widgets["speed_factor"].disabled
+    assert "3,600×" in c.widgets["speed_factor"].labels[-1] and "e+" not in "".join(c.widgets["speed_factor"].labels)
+    c.widgets["clock_mode"].value = "accelerated"
+    assert sim.clock_mode == "accelerated" and not c.widgets["speed_factor"].disabled
+    sim.clock_mode = "realtime"  # from another session
+    assert c.widgets["speed_factor"].disabled
+    # pause says what pressing it will do
+    assert c.widgets["paused"].label == PAUSE_LABEL
+    c.widgets["paused"].value = True
+    assert sim.paused and c.widgets["paused"].label == RESUME_LABEL
+    sim.paused = False
+    assert c.widgets["paused"].label == PAUSE_LABEL and not c.widgets["paused"].value
+
+
+def test_the_page_shows_paused_without_waiting_for_a_tick():
+    from leg_sim.ui.kpis import PAUSED_BADGE
+
+    sim = make_sim(houses=3)
+    dash = Dashboard(sim=sim)
+    dash.update(sim.step())
+    assert PAUSED_BADGE not in dash.kpis.text
+    sim.paused = True  # no tick follows a pause
+    assert PAUSED_BADGE in dash.kpis.text
+    sim.paused = False
+    assert PAUSED_BADGE not in dash.kpis.text
+    before = sim.watcher_count
+    dash.dispose()
+    assert sim.watcher_count < before

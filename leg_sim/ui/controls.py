@@ -31,16 +31,43 @@ log = logging.getLogger("leg_sim.ui")
 CONTROLLED = (*tuple(s.name for s in live_settings()), "paused")
 
 
+#: Units whose values read as a factor: a preset of 3600 shows as "3,600×".
+FACTOR_UNITS = ("simulated s per s",)
+#: Labels of the pause toggle while running and while paused.
+PAUSE_LABEL, RESUME_LABEL = "⏸ Pause", "▶ Resume"
+
+
+def preset_label(s: Setting, value: float) -> str:
+    """How a preset value reads on its slider: plain digits with thousands separators,
+    "×" for a factor ("3,600×", never "3.6e+03")."""
+    text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,g}"
+    return f"{text}×" if s.unit in FACTOR_UNITS else text
+
+
+def preset_options(s: Setting, values: Any) -> dict[str, float]:
+    """Slider options for presets: label → value, in increasing order."""
+    return {preset_label(s, v): float(v) for v in sorted({float(v) for v in values})}
+
+
 def setting_widget(s: Setting, value: Any) -> pn.widgets.Widget:
     """The widget for one live setting, its range, step and presets taken from the declaration."""
     lo, hi = s.widget_bounds or s.bounds or (0, 0)
     if s.presets:
-        return pn.widgets.DiscreteSlider(label=s.full_label, options=sorted(set(s.presets) | {float(value)}), value=float(value))
+        return pn.widgets.DiscreteSlider(label=s.full_label, options=preset_options(s, (*s.presets, value)), value=float(value))
     if s.kind in ("integer", "houses"):
         return pn.widgets.IntSlider(label=s.full_label, start=int(lo), end=max(int(hi), int(value)), step=int(s.step or 1), value=int(value))
     if s.kind == "number":
         return pn.widgets.FloatSlider(label=s.full_label, start=float(lo), end=float(hi), step=s.step or 0.01, value=float(value))
-    return pn.widgets.RadioButtonGroup(label=s.full_label, options=list(s.choices or ()), value=value)
+    # The "outline" variant fills only the selected button, so the choice is plain to see.
+    return pn.widgets.RadioButtonGroup(label=s.full_label, options=list(s.choices or ()), value=value, color="primary", variant="outline")
+
+
+def labelled(widget: pn.widgets.Widget) -> Any:
+    """A widget with its label shown above it (button groups do not show their own name)."""
+    if isinstance(widget, pn.widgets.RadioButtonGroup):
+        return pn.Column(pn.pane.HTML(f'<label class="leg-label">{widget.label}</label>', margin=(5, 10, 0, 10)), widget,
+                         sizing_mode="stretch_width")
+    return widget
 
 
 class Controls(View):
@@ -69,12 +96,24 @@ class Controls(View):
         if self.read_only:
             return pn.Column(pn.pane.Markdown("**Read-only display.** The controls are switched off on this server."))
         self.widgets = {name: setting_widget(s, getattr(self.sim, name)) for name, s in self._settings.items()}
-        self.widgets["paused"] = pn.widgets.Toggle(label="Pause", value=bool(self.sim.paused), color="warning")
+        paused = bool(self.sim.paused)
+        self.widgets["paused"] = pn.widgets.Toggle(label=RESUME_LABEL if paused else PAUSE_LABEL, value=paused, color="warning")
         for name, widget in self.widgets.items():
             widget.sizing_mode = "stretch_width"
             widget.param.watch(lambda event, name=name: self._from_widget(name, event.new), "value")
+        self._follow_state()
         self._sim_watcher = self.sim.param.watch(self._from_sim, list(CONTROLLED))
-        return pn.Column(*self.widgets.values(), self.message, sizing_mode="stretch_width")
+        return pn.Column(*(labelled(w) for w in self.widgets.values()), self.message, sizing_mode="stretch_width")
+
+    def _follow_state(self) -> None:
+        """Widgets that depend on other settings: the speed only counts in accelerated mode,
+        and the pause toggle says what pressing it will do."""
+        speed = self.widgets.get("speed_factor")
+        if speed is not None:
+            speed.disabled = self.sim.clock_mode != "accelerated"
+        pause = self.widgets.get("paused")
+        if pause is not None:
+            pause.label = RESUME_LABEL if self.sim.paused else PAUSE_LABEL
 
     def update(self, snap: Snapshot) -> None:
         """Controls follow the parameters, not the snapshots: nothing to do per tick."""
@@ -86,6 +125,7 @@ class Controls(View):
         try:
             setattr(self.sim, name, value)
             self.message.object = ""
+            self._follow_state()
         except ValueError as exc:
             s = self._settings.get(name)
             allowed = s.allowed() if s else ", ".join(map(str, getattr(self.sim.param[name], "objects", None) or []))
@@ -102,12 +142,13 @@ class Controls(View):
     def _apply(self, changes: dict) -> None:
         for name, value in changes.items():
             widget = self.widgets[name]
-            if isinstance(widget, pn.widgets.DiscreteSlider) and value not in widget.options:
-                widget.options = sorted(set(widget.options) | {float(value)})
+            if isinstance(widget, pn.widgets.DiscreteSlider) and float(value) not in widget.values:
+                widget.options = preset_options(self._settings[name], (*widget.values, value))
             if isinstance(widget, pn.widgets.IntSlider) and value > widget.end:
                 widget.end = int(value)
             if widget.value != value:
                 widget.value = value
+        self._follow_state()
 
     def dispose(self) -> None:
         """Remove the watcher on the shared Simulation (call when the session ends)."""

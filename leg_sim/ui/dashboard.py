@@ -48,6 +48,7 @@ class Dashboard(pn.viewable.Viewer):
 
     def __init__(self, schedule: Callable | None = None, **params: Any):
         super().__init__(**params)
+        self._schedule = schedule or (lambda fn: fn())
         if self.sim is None:
             raise TypeError("Dashboard needs sim=Simulation(...)")
         self.reader = ReadModel(self.sim)
@@ -59,6 +60,14 @@ class Dashboard(pn.viewable.Viewer):
         self.views: tuple[View, ...] = (self.graph, self.chart, self.kpis, self.sankey, self.controls)
         snap = self.reader.snapshot
         self.shown_tick = snap.tick if snap is not None else 0
+        # No tick arrives while paused: the badge follows the parameter itself.
+        self._pause_watcher: Any = self.sim.param.watch(lambda event: self._schedule(self.show_state), "paused")
+
+    def show_state(self) -> None:
+        """Show the current pause state on the latest snapshot (no new tick needed)."""
+        snap = self.reader.snapshot
+        if snap is not None:
+            self.kpis.update(snap)
 
     def update(self, snap: Snapshot | None) -> None:
         """Bring every view to `snap`; views send only what changed."""
@@ -70,6 +79,9 @@ class Dashboard(pn.viewable.Viewer):
 
     def dispose(self) -> None:
         """Release what this session's views hold on shared objects."""
+        if self._pause_watcher is not None and self.sim is not None:
+            self.sim.param.unwatch(self._pause_watcher)
+            self._pause_watcher = None
         for view in self.views:
             view.dispose()
 

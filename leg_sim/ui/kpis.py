@@ -31,13 +31,15 @@ _CELLS = (
     ("Production", "prod", ""),
     ("Consumption", "cons", ""),
 )
+#: Shown at the start of the clock line while the simulation is paused.
+PAUSED_BADGE = '<span class="leg-paused">⏸ Paused</span> '
 #: The block with {name} slots; the browser and :func:`render` fill the same slots.
 TEMPLATE = (
     '<div class="leg-kpis">'
     + "".join(f'<div class="leg-kpi {cls}"><span>{label}</span><b>{{{key}}}</b></div>' for label, key, cls in _CELLS)
-    + '</div><div class="leg-clock"><span class="leg-time">{date}, {time}</span> · {day} · clouds {clouds} · {temp} · '
-    'tick <span class="leg-tick" data-tick="{tick}" data-wall="{wall}">{tick}</span>{paused}<br>'
+    + '</div><div class="leg-clock">{paused}<span class="leg-time">{date}, {time}</span> · {day} · clouds {clouds} · {temp}<br>'
     "since start: produced {e_prod}, used {e_cons}, shared {e_shared}, imported {e_imp}, exported {e_exp}</div>"
+    '<div class="leg-details">tick <span class="leg-tick" data-tick="{tick}" data-wall="{wall}">{tick}</span></div>'
 )
 _FILL_JS = """
 let html = template;
@@ -67,7 +69,7 @@ def kpi_values(snap: Snapshot, paused: bool = False) -> dict[str, str]:
         "temp": f"{snap.temp_air_c:.0f} °C",
         "tick": str(snap.tick),
         "wall": f"{snap.wall_time_s:.3f}",
-        "paused": " · <b>paused</b>" if paused else "",
+        "paused": PAUSED_BADGE if paused else "",
         "e_prod": format_energy(energy["production_kwh"]),
         "e_cons": format_energy(energy["consumption_kwh"]),
         "e_shared": format_energy(energy["shared_kwh"]),

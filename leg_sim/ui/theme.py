@@ -12,6 +12,8 @@ GREEN, RED, GREY = "#1a9850", "#d73027", "#9e9e9e"
 BUS_BLUE, PV_AMBER, GRID_GREY = "#4a78b5", "#f2a900", "#8c8c8c"
 #: The page's accent colour.
 ACCENT = GREEN
+#: Background of the "paused" badge (black text on it: contrast 10:1).
+PAUSED_BG = "#f0ad4e"
 #: House colour by net power, from importing (red) through yellow to exporting (green).
 NET_PALETTE = ("#a50026", "#d73027", "#f46d43", "#fdae61", "#fee08b", "#ffffbf", "#d9ef8b", "#a6d96a", "#66bd63", "#1a9850", "#006837")
 #: Net power at the ends of NET_PALETTE. [kW]
@@ -31,4 +33,6 @@ KPI_CSS = f"""
 .leg-kpi span{{font-size:.8em;opacity:.75}}
 .leg-imp b{{color:{RED}}}.leg-exp b{{color:{GREEN}}}.leg-sh b{{color:{BUS_BLUE}}}
 .leg-clock{{margin-top:8px;font-size:.9em;opacity:.85;font-variant-numeric:tabular-nums}}
+.leg-paused{{background:{PAUSED_BG};color:#000;font-weight:700;padding:2px 10px;border-radius:10px;opacity:1}}
+.leg-details{{margin-top:4px;font-size:.75em;opacity:.6;font-variant-numeric:tabular-nums}}
 """
