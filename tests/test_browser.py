@@ -401,10 +401,10 @@ def test_pause_shows_a_badge_and_resume_ticks_on(browser, server):
     paused = False
     try:
         [(page, errors)] = open_dashboards([context], server.base)
-        page.get_by_role("button", name="⏸ Pause").click(timeout=TIMEOUT_MS)
+        page.get_by_role("button", name="‖ Pause").click(timeout=TIMEOUT_MS)
         paused = True
         # No tick comes while paused: the badge follows the parameter, not the snapshots.
-        expect(page.locator(".leg-paused")).to_have_text("⏸ Paused", timeout=TIMEOUT_MS)
+        expect(page.locator(".leg-paused")).to_have_text("‖ Paused", timeout=TIMEOUT_MS)
         expect(page.get_by_role("button", name="▶ Resume")).to_be_visible(timeout=TIMEOUT_MS)
         assert wait_until_status(server, "paused")
         held = shown_tick(page)

@@ -34,7 +34,7 @@ CONTROLLED = (*tuple(s.name for s in live_settings()), "paused")
 #: Units whose values read as a factor: a preset of 3600 shows as "3,600×".
 FACTOR_UNITS = ("simulated s per s",)
 #: Labels of the pause toggle while running and while paused.
-PAUSE_LABEL, RESUME_LABEL = "⏸ Pause", "▶ Resume"
+PAUSE_LABEL, RESUME_LABEL = "‖ Pause", "▶ Resume"
 
 
 def preset_label(s: Setting, value: float) -> str:

@@ -32,7 +32,7 @@ _CELLS = (
     ("Consumption", "cons", ""),
 )
 #: Shown at the start of the clock line while the simulation is paused.
-PAUSED_BADGE = '<span class="leg-paused">⏸ Paused</span> '
+PAUSED_BADGE = '<span class="leg-paused">‖ Paused</span> '
 #: The block with {name} slots; the browser and :func:`render` fill the same slots.
 TEMPLATE = (
     '<div class="leg-kpis">'
