@@ -11,7 +11,7 @@ from leg_sim.server.session import dashboard_for_this_session
 pn.extension(
     "plotly",
     notifications=True,
-    disconnect_notification="Connection to the LEG-Simulator server was lost. The view is frozen; reload the page once the server is back.",
+    disconnect_notification="Connection to the LEG-Simulator server was lost. The page reconnects by itself when the server is back.",
 )
 
 dashboard_for_this_session(start_simulation()).servable(title="LEG-Simulator")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import uuid
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,9 @@ from leg_sim.server.engine_host import start_simulation
 from leg_sim.snapshot import json_float
 
 log = logging.getLogger("leg_sim.server")
+
+#: Differs for every server process: a page that sees it change knows the server restarted.
+SERVER_ID = uuid.uuid4().hex
 
 #: Largest history window a client may ask for. [s]
 MAX_HISTORY_S = 366 * 24 * 3600
@@ -41,6 +45,7 @@ def health(sim: Any) -> tuple[int, dict]:
     """HTTP status and body for /healthz: the engine's health and the open sessions."""
     ok, body = sim.health()
     body["sessions"] = session.active_sessions()
+    body["server_id"] = SERVER_ID
     return (200 if ok else 503), body
 
 

@@ -12,8 +12,10 @@ dashboard drops its watchers, so nothing is left behind.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
+import time
 import weakref
 
 import panel as pn
@@ -21,11 +23,27 @@ from panel.io.state import set_curdoc
 
 from leg_sim.engine import Simulation
 from leg_sim.ui.dashboard import Dashboard
+from leg_sim.ui.reconnect import reconnect_script
 
 log = logging.getLogger("leg_sim.server")
 
 #: Live bridges, for health checks and leak tests.
 _BRIDGES: weakref.WeakSet[SessionBridge] = weakref.WeakSet()
+
+
+#: Least time between two collections of closed sessions' garbage. [s]
+COLLECT_EVERY_S = 5.0
+_last_collect = [0.0]
+
+
+def collect_closed_sessions() -> None:
+    """Free the reference cycles a closed session leaves (its Bokeh document and models) now,
+    not at the interpreter's next full collection, so a server whose viewers come and go
+    keeps a flat memory profile. At most once every :data:`COLLECT_EVERY_S`."""
+    now = time.monotonic()
+    if now - _last_collect[0] >= COLLECT_EVERY_S:
+        _last_collect[0] = now
+        gc.collect()
 
 
 def active_sessions() -> int:
@@ -64,6 +82,7 @@ class SessionBridge:
 
     def _destroyed(self, session_context) -> None:
         self.detach()
+        collect_closed_sessions()
 
     def on_snapshot(self, snap) -> None:
         """Engine thread: schedule one update unless one is already pending."""
@@ -104,4 +123,6 @@ def dashboard_for_this_session(sim: Simulation):
     """Build the dashboard page for the current Panel session and wire it to the engine."""
     bridge = SessionBridge(sim, pn.state.curdoc)
     bridge.attach()
+    if pn.state.curdoc is not None:  # the page reconnects by itself after the server was away
+        pn.state.curdoc.js_on_event("document_ready", reconnect_script())
     return bridge.dashboard.template()
