@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from numpy.testing import assert_allclose, assert_array_equal
 
-from leg_sim.profiles import household
+from leg_sim.profiles import household, rhythm, streams
 
 TZ = "Europe/Zurich"
 
@@ -157,10 +157,11 @@ def test_noise_between_knots_hits_the_knots_and_keeps_its_spread():
         assert abs(x.mean()) < 0.001
 
 
-def test_poisson_counts_have_the_poisson_mean_and_variance():
+def test_capped_poisson_counts_have_the_poisson_mean_and_variance():
     u = np.random.default_rng(2).random(200_000)
     for mean in (0.0, 0.7, 4.0):
-        k = household.poisson_counts(u, np.full(u.shape, mean))
+        k = streams.poisson_quantile(u, np.full(u.shape, mean), household.MAX_STARTS_PER_DAY)
+        assert k.max() <= household.MAX_STARTS_PER_DAY
         assert k.mean() == pytest.approx(mean, abs=0.02)
         assert k.var() == pytest.approx(mean, abs=0.05)
 
@@ -168,7 +169,7 @@ def test_poisson_counts_have_the_poisson_mean_and_variance():
 def test_start_times_follow_the_intensity():
     intensity = np.zeros(96)
     intensity[[28, 72]] = [1.0, 3.0]  # 07:00-07:15 and 18:00-18:15, three times as many at 18:00
-    t = household.start_times_s(np.random.default_rng(3).random(40_000), intensity)
+    t = rhythm.start_times_s(np.random.default_rng(3).random(40_000), intensity)
     morning = (t >= 28 * 900) & (t < 29 * 900)
     evening = (t >= 72 * 900) & (t < 73 * 900)
     assert np.all(morning | evening)

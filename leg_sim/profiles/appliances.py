@@ -90,7 +90,6 @@ import functools
 import math
 
 import numpy as np
-import pandas as pd
 from scipy import special
 
 from leg_sim.catalogue import (
@@ -110,7 +109,7 @@ from leg_sim.profiles import rhythm, streams
 __all__ = [
     "CATALOGUE", "EV_CODE", "GRID_S", "IDLE", "LABELS", "MAX_MEAN_RUNNING", "NAMES", "Appliance", "Cycles", "FlexProcess",
     "busy_share", "cycle_power_w", "draw_day", "ev_session_kwh", "ev_session_s", "ev_session_survival", "expected_annual_kwh",
-    "mean_cycle_energy_kwh", "mean_ev_session_kwh", "poisson_quantile", "start_scale",
+    "mean_cycle_energy_kwh", "mean_ev_session_kwh", "start_scale",
 ]
 
 IDLE = -1
@@ -118,8 +117,6 @@ IDLE = -1
 GRID_S = 300.0
 #: Cap on the long-run mean number of cycles running at once in a house (bounds the start scale). [-]
 MAX_MEAN_RUNNING = 3.0
-#: Quarter hour. [s]
-QUARTER_S = 900.0
 #: Shortest local day (spring daylight-saving change). [s]
 _SHORTEST_DAY_S = 23 * 3600.0
 
@@ -274,7 +271,7 @@ def _reference_week() -> list[dt.date]:
 
 def _weekly_rate(kind: str) -> np.ndarray:
     """Start intensity of a kind on the weekly grid, for w = 1 and c = 1. [1/s]"""
-    per_grid = int(QUARTER_S // GRID_S)
+    per_grid = int(streams.QUARTER_S // GRID_S)
     days = [np.repeat(rhythm.start_intensity(kind, rhythm.is_weekend(d)), per_grid) for d in _reference_week()]
     return np.concatenate(days) / 86400.0
 
@@ -445,41 +442,6 @@ def expected_annual_kwh(owned: np.ndarray, probability: float, ev_rating_w: np.n
 
 
 # -- drawing one day ------------------------------------------------------------------------
-def poisson_quantile(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
-    """Poisson counts by inverse CDF: the smallest n with P(N ≤ n) ≥ u.
-
-    One uniform per count, so a generator's later draws never depend on the means.
-
-    Parameters
-    ----------
-    u
-        Uniforms in [0, 1). [-]
-    lam
-        Poisson means, same shape, below ~700 (exp(−lam) must not underflow). [-]
-
-    Returns
-    -------
-    numpy.ndarray
-        Counts, int64, same shape. [-]
-    """
-    u, lam = np.broadcast_arrays(np.asarray(u, dtype=float), np.asarray(lam, dtype=float))
-    shape = u.shape
-    u, lam = u.ravel(), lam.ravel()
-    count = np.zeros(len(u), dtype=np.int64)
-    term = np.exp(-lam)
-    cdf = term.copy()
-    idx = np.flatnonzero(u > cdf)
-    n = 0
-    while len(idx):
-        n += 1
-        term[idx] *= lam[idx] / n
-        cdf[idx] += term[idx]
-        count[idx] = n
-        # rounding may leave cdf a hair below u: stop once the terms are negligible
-        idx = idx[(u[idx] > cdf[idx]) & (term[idx] > 1e-17 * cdf[idx])]
-    return count.reshape(shape)
-
-
 @dataclasses.dataclass(frozen=True)
 class Cycles:
     """Cycles sorted by start: house index, code, start [s], length [s], end [s] and the house's EV rating [W]."""
@@ -495,14 +457,6 @@ class Cycles:
     def concat(parts: list[Cycles]) -> Cycles:
         """The cycles of `parts` one after the other (sorted if the parts are, in time order)."""
         return Cycles(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in dataclasses.fields(Cycles)))
-
-
-def _local_quarters(day: int, timezone: str) -> tuple[float, np.ndarray]:
-    """Start of local day `day` [s] and the local quarter-hour-of-day label of each of its real quarter hours."""
-    start_s, end_s = streams.local_day_bounds_s(day, timezone)
-    n = round((end_s - start_s) / QUARTER_S)
-    local = pd.date_range(pd.Timestamp(start_s, unit="s", tz="UTC"), periods=n, freq="15min").tz_convert(timezone)
-    return start_s, np.asarray(local.hour * 4 + local.minute // 15, dtype=np.int64)
 
 
 def draw_day(seed: int, day: int, timezone: str, daily_starts: np.ndarray, ev_rating_w: np.ndarray) -> Cycles:
@@ -533,30 +487,25 @@ def draw_day(seed: int, day: int, timezone: str, daily_starts: np.ndarray, ev_ra
         return Cycles(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int8), empty, empty, empty, empty)
     blocks = streams.per_house_blocks(houses)
     padded = len(blocks) * streams.HOUSE_BLOCK
-    start_s, labels = _local_quarters(day, timezone)
+    start_s, labels = streams.local_quarters(day, timezone)
     weekend = rhythm.is_weekend(dt.date.fromordinal(day))
     curves = np.stack([rhythm.start_intensity(a.rhythm, weekend)[labels] for a in CATALOGUE])  # K × quarters
-    cum = np.cumsum(curves, axis=1)
-    day_weight = cum[:, -1] * QUARTER_S / 86400.0  # 1 on a 24 h day (curves have mean 1)
+    day_weight = curves.sum(axis=1) * streams.QUARTER_S / 86400.0  # 1 on a 24 h day (curves have mean 1)
     lam = np.zeros((padded, _K))
     lam[:houses] = daily_starts * day_weight
     gens = [streams.rng(seed, streams.APPLIANCES, day, b) for b in blocks]
     u_count = np.concatenate([g.random((streams.HOUSE_BLOCK, _K)) for g in gens])
-    counts = poisson_quantile(u_count, lam)
+    counts = streams.poisson_quantile(u_count, lam)
     per_block = counts.reshape(len(blocks), -1).sum(axis=1)
     u = np.concatenate([g.random((int(c), 2)) for g, c in zip(gens, per_block, strict=True)])
     flat = np.repeat(np.arange(padded * _K), counts.ravel())
     house, code = flat // _K, (flat % _K).astype(np.int8)
-    # start time: inverse CDF of the piecewise-constant intensity over the day's quarter hours
-    x = u[:, 0] * cum[code, -1]
-    quarter = np.empty(len(x), dtype=np.int64)
+    # start time: inverse CDF of each appliance's piecewise-constant intensity over the day's quarter hours
+    start = np.full(len(code), start_s)
     for k in range(_K):
         sel = code == k
         if sel.any():
-            quarter[sel] = np.minimum(np.searchsorted(cum[k], x[sel], side="right"), cum.shape[1] - 1)
-    before = np.where(quarter > 0, cum[code, quarter - 1], 0.0)
-    within = np.clip((x - before) / curves[code, quarter], 0.0, 1.0)
-    start = start_s + QUARTER_S * (quarter + within)
+            start[sel] += rhythm.start_times_s(u[sel, 0], curves[k])
     rating = np.where(code == EV_CODE, ev_rating_w[np.minimum(house, houses - 1)], 0.0)
     length = _CYCLE_S[code].copy()
     ev = code == EV_CODE

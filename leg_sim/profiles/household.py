@@ -7,7 +7,7 @@ What the base load of a house is, at an instant ``t``::
 * ``smooth`` is the BDEW H25 household profile (BDEW 2025, via demandlib: month,
   working day / Saturday / Sunday, quarter hour, with BDEW's dynamisation),
   normalised to watts per 1000 kWh of annual energy, linear between quarter-hour
-  centres and scaled to the house's base annual energy (:func:`base_annual_kwh`).
+  centres and scaled to the house's base annual energy (:func:`appliance_room`).
 * ``fridge_now`` is the fridge compressor, on or off with its own period, duty
   and phase (:func:`fridge_on`); its mean ``fridge_mean`` comes out of the smooth
   share.
@@ -25,9 +25,9 @@ What the base load of a house is, at an instant ``t``::
 The expected spike power of a house is held at most :data:`MAX_SPIKE_SHARE` of its
 smooth power at every quarter hour (:func:`spike_rate_scale`), so the subtraction
 never clips and the mean is kept. The fridge's mean comes out of the same share:
-at H25's lowest value (0.054 W per kWh/a, a summer night) the largest fridges of
-:mod:`leg_sim.model` (65 W mean) fit from about 1,300 kWh/a of base energy up;
-smaller houses lose a little of their mean in those hours.
+at H25's lowest value (0.054 W per kWh/a, a summer night) the largest default
+fridges of :mod:`leg_sim.model` (38.5 W mean) fit from about 710 kWh/a of base
+energy up; smaller bases lose a little of their mean in those hours.
 
 All randomness is keyed to simulated time (:mod:`leg_sim.profiles.streams`): the
 spikes of a local day come from that day's generator per block of houses, the
@@ -38,7 +38,7 @@ asked for; and house *i* never depends on how many houses follow it.
 A house's ``annual_consumption_kwh`` is its whole household use without an EV:
 the H25 profile already contains washing, drying, dishes and cooking, so the
 appliance cycles simulated on top (leg_sim.profiles.appliances) are taken out of
-the base load's annual energy (:func:`base_annual_kwh`); the EV comes on top.
+the base load's annual energy (:func:`appliance_room`); the EV comes on top.
 
 References
 ----------
@@ -202,7 +202,7 @@ def base_load_w(
     shape_w_per_kwh
         H25 value now, per kWh of annual consumption. [W/(kWh/a)]
     base_annual_kwh
-        Annual energy of the base load per house (see :func:`base_annual_kwh`). [kWh/a]
+        Annual energy of the base load per house (see :func:`appliance_room`). [kWh/a]
     fridge_power_w
         Compressor power while running. [W]
     fridge_duty
@@ -322,7 +322,6 @@ EXPECTED_BIN_S = 10.0
 #: Year whose H25 profile bounds the expected spikes (other years differ only in which dates are weekends). [-]
 REFERENCE_YEAR = 2026
 
-_QUARTER_S = 900.0
 _N_APP = len(SMALL_APPLIANCES)
 # Uniforms per slot of a use: start, duration, hob period, hob duty, hob phase.
 _N_FIELDS = 5
@@ -346,56 +345,6 @@ def starts_per_day(household_size: np.ndarray) -> np.ndarray:
     """
     factor = (np.maximum(np.asarray(household_size, dtype=float), 1.0) / REFERENCE_HOUSEHOLD_SIZE) ** HOUSEHOLD_SIZE_EXPONENT
     return factor[:, None] * np.array([a.starts_per_day for a in SMALL_APPLIANCES])
-
-
-def poisson_counts(uniform: np.ndarray, mean: np.ndarray, max_count: int = MAX_STARTS_PER_DAY) -> np.ndarray:
-    """Poisson counts by inverting the distribution function at given uniforms.
-
-    One uniform per count, whatever the mean, so the draws that follow never
-    shift when a mean changes.
-
-    Parameters
-    ----------
-    uniform
-        Uniforms in [0, 1). [-]
-    mean
-        Poisson means, same shape. [-]
-    max_count
-        Counts are capped here. [-]
-
-    Returns
-    -------
-    numpy.ndarray
-        Integer counts, 0..max_count. [-]
-    """
-    mean = np.asarray(mean, dtype=float)
-    pmf = np.exp(-mean)
-    cdf = pmf.copy()
-    count = np.zeros(mean.shape, dtype=np.int64)
-    for k in range(1, max_count + 1):
-        count += uniform >= cdf
-        pmf = pmf * mean / k
-        cdf = cdf + pmf
-    return count
-
-
-def start_times_s(uniform: np.ndarray, quarter_intensity: np.ndarray) -> np.ndarray:
-    """Start times within a day whose density follows a piecewise-constant intensity.
-
-    Parameters
-    ----------
-    uniform
-        Uniforms in [0, 1). [-]
-    quarter_intensity
-        Relative start intensity in each elapsed quarter hour of the day. [-]
-
-    Returns
-    -------
-    numpy.ndarray
-        Seconds since the start of the day. [s]
-    """
-    cum = np.concatenate([[0.0], np.cumsum(quarter_intensity)])
-    return np.interp(uniform * cum[-1], cum, np.arange(len(cum)) * _QUARTER_S)
 
 
 def spike_power_w(
@@ -480,7 +429,7 @@ def expected_spike_profile(quarter_intensity: np.ndarray, appliance: SmallApplia
         longest use: expected power of the day's uses for a mean of 1 start per
         24 h and 1 W of appliance power. [W/W/(1/d)]
     """
-    per_quarter = round(_QUARTER_S / bin_s)
+    per_quarter = round(streams.QUARTER_S / bin_s)
     starts_per_bin = np.repeat(np.asarray(quarter_intensity, dtype=float), per_quarter) / (96 * per_quarter)
     return np.convolve(starts_per_bin, _on_kernel(appliance, bin_s))
 
@@ -509,7 +458,7 @@ def _expected_unit_peak_per_quarter() -> np.ndarray:
 
     Includes the tail of the day before, of either type. [W/W/(1/d)]
     """
-    per_quarter = round(_QUARTER_S / EXPECTED_BIN_S)
+    per_quarter = round(streams.QUARTER_S / EXPECTED_BIN_S)
     n_bins = 96 * per_quarter
     out = np.zeros((2, _N_APP, 96))
     for a, appliance in enumerate(SMALL_APPLIANCES):
@@ -671,10 +620,7 @@ class BaseLoadDetail:
             self._days[day] = cached  # most recently used last
             return cached
         start_s, end_s = streams.local_day_bounds_s(day, self.timezone)
-        n_quarters = math.ceil((end_s - start_s) / _QUARTER_S - 1e-9)
-        # The local clock quarter of each elapsed quarter hour (they differ on DST days).
-        local = pd.to_datetime(start_s + _QUARTER_S * np.arange(n_quarters), unit="s", utc=True).tz_convert(self.timezone)
-        clock_quarter = np.asarray(local.hour * 4 + local.minute // 15)
+        _, clock_quarter = streams.local_quarters(day, self.timezone)  # they differ from elapsed ones on DST days
         weekend = rhythm.is_weekend(dt.date.fromordinal(day))
         u = self._per_block(day, (_N_APP, 1 + MAX_STARTS_PER_DAY * _N_FIELDS))
         slots = u[:, :, 1:].reshape(self._n, _N_APP, MAX_STARTS_PER_DAY, _N_FIELDS)
@@ -683,10 +629,10 @@ class BaseLoadDetail:
         for a, appliance in enumerate(SMALL_APPLIANCES):
             intensity = rhythm.start_intensity(appliance.rhythm_kind, weekend)[clock_quarter]
             profiles.append(expected_spike_profile(intensity, appliance))
-            count = poisson_counts(u[:, a, 0], self._starts_per_day[:, a] * intensity.sum() / 96.0)
+            count = streams.poisson_quantile(u[:, a, 0], self._starts_per_day[:, a] * intensity.sum() / 96.0, MAX_STARTS_PER_DAY)
             house, slot = np.nonzero(np.arange(MAX_STARTS_PER_DAY)[None, :] < count[:, None])
             f = slots[house, a, slot]  # (uses, fields)
-            start = start_s + start_times_s(f[:, 0], intensity)
+            start = start_s + rhythm.start_times_s(f[:, 0], intensity)
             order = np.argsort(start, kind="stable")
             f, house, start = f[order], house[order], start[order]
             uses.append(_Uses(

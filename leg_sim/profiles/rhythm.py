@@ -70,6 +70,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from leg_sim.profiles.streams import QUARTER_S
+
 #: Kinds of activity a curve exists for.
 KINDS = ("laundry", "dishwashing", "cooking", "ev_arrival", "kettle")
 
@@ -146,3 +148,25 @@ def start_intensity(kind: str, weekend: bool) -> np.ndarray:
 def is_weekend(local_date) -> bool:
     """Whether the weekend curves apply on this local date (Saturday or Sunday)."""
     return local_date.weekday() >= 5
+
+
+def start_times_s(uniform: np.ndarray, quarter_intensity: np.ndarray) -> np.ndarray:
+    """Start times within a day whose density follows a piecewise-constant intensity.
+
+    The inverse of the cumulative intensity at each uniform, linear within a quarter hour.
+
+    Parameters
+    ----------
+    uniform
+        Uniforms in [0, 1). [-]
+    quarter_intensity
+        Relative start intensity in each real quarter hour of the day (see
+        :func:`leg_sim.profiles.streams.local_quarters`). [-]
+
+    Returns
+    -------
+    numpy.ndarray
+        Seconds since the start of the day. [s]
+    """
+    cum = np.concatenate([[0.0], np.cumsum(quarter_intensity)])
+    return np.interp(np.asarray(uniform) * cum[-1], cum, np.arange(len(cum)) * QUARTER_S)

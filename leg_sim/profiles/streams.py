@@ -28,6 +28,8 @@ DECK = 7  # minute-to-minute variation of a closed cloud deck
 
 #: Houses per generator for per-house draws.
 HOUSE_BLOCK = 64
+#: One quarter hour, the resolution of the daily curves. [s]
+QUARTER_S = 900.0
 
 
 def rng(seed: int, stream: int, *keys: int) -> np.random.Generator:
@@ -46,6 +48,56 @@ def local_day_bounds_s(day: int, timezone: str) -> tuple[float, float]:
     start = pd.Timestamp(date, tz=timezone)
     end = pd.Timestamp(date + dt.timedelta(days=1), tz=timezone)
     return start.timestamp(), end.timestamp()
+
+
+def local_quarters(day: int, timezone: str) -> tuple[float, np.ndarray]:
+    """Start of local day `day` and the clock quarter hour (0..95) of each of its real quarter hours. [s], [-]
+
+    92 quarter hours on the day the clocks go forward (02:00-02:59 is skipped), 100 on
+    the day they go back (the repeated hour appears twice).
+    """
+    start_s, end_s = local_day_bounds_s(day, timezone)
+    n = round((end_s - start_s) / QUARTER_S)
+    local = pd.date_range(pd.Timestamp(start_s, unit="s", tz="UTC"), periods=n, freq="15min").tz_convert(timezone)
+    return start_s, np.asarray(local.hour * 4 + local.minute // 15, dtype=np.int64)
+
+
+def poisson_quantile(u: np.ndarray, lam: np.ndarray, max_count: int | None = None) -> np.ndarray:
+    """Poisson counts by inverse CDF: the smallest n with P(N ≤ n) ≥ u, at most `max_count`.
+
+    One uniform per count, whatever the mean, so the draws that follow never
+    shift when a mean changes.
+
+    Parameters
+    ----------
+    u
+        Uniforms in [0, 1). [-]
+    lam
+        Poisson means, same shape, below ~700 (exp(−lam) must not underflow). [-]
+    max_count
+        Largest count returned; None for no cap. [-]
+
+    Returns
+    -------
+    numpy.ndarray
+        Counts, int64, same shape. [-]
+    """
+    u, lam = np.broadcast_arrays(np.asarray(u, dtype=float), np.asarray(lam, dtype=float))
+    shape = u.shape
+    u, lam = u.ravel(), lam.ravel()
+    count = np.zeros(len(u), dtype=np.int64)
+    term = np.exp(-lam)
+    cdf = term.copy()
+    idx = np.flatnonzero(u > cdf)
+    n = 0
+    while len(idx) and (max_count is None or n < max_count):
+        n += 1
+        term[idx] *= lam[idx] / n
+        cdf[idx] += term[idx]
+        count[idx] = n
+        # rounding may leave cdf a hair below u: stop once the terms are negligible
+        idx = idx[(u[idx] > cdf[idx]) & (term[idx] > 1e-17 * cdf[idx])]
+    return count.reshape(shape)
 
 
 def local_day_of(t_s: float, timezone: str) -> int:
