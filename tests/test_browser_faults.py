@@ -6,7 +6,9 @@ and the skip/fail rule when Chromium is missing).
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 
 import pytest
 import test_browser as tb
@@ -15,6 +17,21 @@ from server_support import Server, get_json
 from leg_sim.ui.reconnect import OVERLAY_TEXT
 
 pytestmark = pytest.mark.browser
+
+@contextlib.contextmanager
+def watched_page(base_url: str) -> Iterator:
+    """The dashboard open in Chromium, ticking, and long enough for its watchdog to have seen the server once."""
+    with tb.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=tb.CHROMIUM, args=tb.CHROMIUM_ARGS, headless=True, timeout=tb.TIMEOUT_MS)
+        try:
+            page = browser.new_context(viewport=tb.VIEWPORT).new_page()
+            page.goto(base_url + "/", timeout=tb.TIMEOUT_MS)
+            tb.wait_for_first_tick(page)
+            page.wait_for_timeout(2500)  # more than one poll of the watchdog
+            yield page
+        finally:
+            browser.close()
+
 
 #: The page must be live again this long after the server answers again. [s]
 RECONNECT_LIMIT_S = 10.0
@@ -25,13 +42,7 @@ def test_restart_shows_an_overlay_then_the_page_reconnects_by_itself(tmp_path):
     srv.start()
     port = srv.port
     try:
-        with tb.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=tb.CHROMIUM, args=tb.CHROMIUM_ARGS, headless=True, timeout=tb.TIMEOUT_MS)
-            page = browser.new_context(viewport=tb.VIEWPORT).new_page()
-            page.goto(srv.base + "/", timeout=tb.TIMEOUT_MS)
-            tb.wait_for_first_tick(page)
-            page.wait_for_timeout(2500)  # the watchdog has seen the server once
-
+        with watched_page(srv.base) as page:
             srv.stop()  # the server goes away
             tb.expect(page.get_by_role("alert").filter(has_text=OVERLAY_TEXT)).to_be_visible(timeout=10_000)
             tb.expect(page.locator(".notyf__message").filter(has_text="Connection to the LEG-Simulator server was lost")).to_be_visible(
@@ -49,7 +60,6 @@ def test_restart_shows_an_overlay_then_the_page_reconnects_by_itself(tmp_path):
             page.wait_for_timeout(1500)
             assert tb.shown_tick(page) > first  # live again
             assert live_after_s <= RECONNECT_LIMIT_S + 5, live_after_s
-            browser.close()
     finally:
         srv.stop()
 
@@ -59,12 +69,7 @@ def test_a_quick_restart_is_noticed_by_the_server_id(tmp_path):
     srv.start()
     port = srv.port
     try:
-        with tb.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=tb.CHROMIUM, args=tb.CHROMIUM_ARGS, headless=True, timeout=tb.TIMEOUT_MS)
-            page = browser.new_context(viewport=tb.VIEWPORT).new_page()
-            page.goto(srv.base + "/", timeout=tb.TIMEOUT_MS)
-            tb.wait_for_first_tick(page)
-            page.wait_for_timeout(2500)
+        with watched_page(srv.base) as page:
             old_id = get_json(srv.base + "/healthz")[1]["server_id"]
             page.evaluate("window.__legMarker = 1")  # gone after a reload
             srv.stop()
@@ -76,7 +81,6 @@ def test_a_quick_restart_is_noticed_by_the_server_id(tmp_path):
             page.wait_for_load_state(timeout=tb.TIMEOUT_MS)
             assert not marked(page), "the page did not reload after the restart"
             tb.wait_for_first_tick(page)
-            browser.close()
     finally:
         srv.stop()
 

@@ -208,10 +208,12 @@ def year_day_types(seed: int, year: int, climate: MonthlyClimate = ZURICH, persi
     out = np.empty(n, dtype=np.int8)
     state = int(np.searchsorted(np.cumsum(shares[0]), u[0] * shares[0].sum(), side="right"))
     out[0] = min(state, 3)
+    matrices = np.stack([transition_matrix(s, persistence) for s in shares])  # month × from × to
+    cumulative, totals = np.cumsum(matrices, axis=2), matrices.sum(axis=2)
+    months = np.array([(first + dt.timedelta(days=i)).month - 1 for i in range(n)])
     for i in range(1, n):
-        month = (first + dt.timedelta(days=i)).month - 1
-        row = transition_matrix(shares[month], persistence)[out[i - 1]]
-        out[i] = min(int(np.searchsorted(np.cumsum(row), u[i] * row.sum(), side="right")), 3)
+        m, prev = months[i], out[i - 1]
+        out[i] = min(int(np.searchsorted(cumulative[m, prev], u[i] * totals[m, prev], side="right")), 3)
     return out
 
 
@@ -458,6 +460,7 @@ class HourlyWeather:
     def __init__(self, seed: int, timezone: str, climate: MonthlyClimate = ZURICH, tmy: TmyWeather | None = None):
         self.seed, self.timezone, self.climate, self.tmy = int(seed), timezone, climate, tmy
         self._days: dict[int, DayWeather] = {}
+        self._last: DayWeather | None = None
 
     def day(self, day: int) -> DayWeather:
         """The weather of local day number `day` (cached: the same day is built once)."""
@@ -471,7 +474,11 @@ class HourlyWeather:
 
     def at(self, t_s: float) -> DayWeather:
         """The day containing simulated time `t_s`. [s]"""
-        return self.day(streams.local_day_of(t_s, self.timezone))
+        last = self._last
+        if last is not None and last.start_s <= t_s < last.start_s + 3600.0 * len(last.clear_sky_index):
+            return last  # the common case of a tick: no time-zone arithmetic
+        self._last = self.day(streams.local_day_of(t_s, self.timezone))
+        return self._last
 
     def _build(self, day: int) -> DayWeather:
         start_s, end_s = streams.local_day_bounds_s(day, self.timezone)

@@ -80,6 +80,16 @@ def ring_area_m2(radius_m: np.ndarray) -> np.ndarray:
     return 2 * math.pi * (r * w / 2 + w**2 / 6)
 
 
+@functools.lru_cache(maxsize=1)
+def _mean_areas_m2() -> tuple[float, float]:
+    """Mean over the cloud population of the beam a cloud takes, E[(1 − τ)·∫ramp], and of
+    its ring's extra light, E[peak·∫ring] (as a share of clear-sky GHI times area). [m²]"""
+    radii = _radius_quadrature()
+    a_b = (1.0 - (CORE_TAU_MIN + CORE_TAU_MAX) / 2) * float(shadow_area_m2(radii).mean())
+    a_e = RING_PEAK_MAX / 2 * float(ring_area_m2(radii).mean())
+    return a_b, a_e
+
+
 def expected_clear_sky_index(density_per_m2: float, diffuse_share: float) -> float:
     """Expected GHI / clear-sky GHI of a broken sky with `density_per_m2` clouds. [-]
 
@@ -96,9 +106,7 @@ def expected_clear_sky_index(density_per_m2: float, diffuse_share: float) -> flo
         ``(1 − δ)·B + δ·(1 + 4G·B(1 − B)) + λ·a_e·B`` with ``B = exp(−λ·a_b)`` the
         expected beam factor. [-]
     """
-    radii = _radius_quadrature()
-    a_b = (1.0 - (CORE_TAU_MIN + CORE_TAU_MAX) / 2) * float(shadow_area_m2(radii).mean())
-    a_e = RING_PEAK_MAX / 2 * float(ring_area_m2(radii).mean())
+    a_b, a_e = _mean_areas_m2()
     b = math.exp(-density_per_m2 * a_b)
     d = diffuse_share
     return (1 - d) * b + d * (1 + 4 * DIFFUSE_GAIN * b * (1 - b)) + density_per_m2 * a_e * b
@@ -301,8 +309,7 @@ def clouds_within(clouds: Clouds, t_s: float, reach_m: float) -> Clouds:
 
 def expected_beam_factor(density_per_m2: float) -> float:
     """Expected beam factor B = exp(−λ·a_b) of a broken sky with this cloud density. [-]"""
-    radii = _radius_quadrature()
-    a_b = (1.0 - (CORE_TAU_MIN + CORE_TAU_MAX) / 2) * float(shadow_area_m2(radii).mean())
+    a_b, _ = _mean_areas_m2()
     return math.exp(-density_per_m2 * a_b)
 
 
