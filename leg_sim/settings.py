@@ -221,6 +221,16 @@ SETTINGS: tuple[Setting, ...] = (
         unit="simulated s per s", bounds=(0.1, 86_400.0), label="Clock speed", live=True, attr="speed_factor",
         widget_bounds=(1.0, 3600.0), presets=(1.0, 10.0, 60.0, 300.0, 600.0, 1800.0, 3600.0),
     ),
+    Setting(
+        "display.mode", "choice", "standard",
+        "standard: controls in a side drawer; wall: no controls, the flow graph fills the screen, large numbers "
+        "(a wall screen; read_only implies it; ?display=wall in the page URL chooses it per screen)",
+        choices=("standard", "wall"), label="Display mode",
+    ),
+    Setting(
+        "display.theme", "choice", "light", "Colour theme of the dashboard (?theme=dark or ?theme=light in the page URL chooses it per screen)",
+        choices=("light", "dark"), label="Theme",
+    ),
 )
 
 #: Keys of one entry in a ``houses:`` list; a key left out is drawn from the seed.

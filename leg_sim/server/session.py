@@ -19,10 +19,12 @@ import time
 import weakref
 
 import panel as pn
+from panel.io.resources import LOCAL_DIST
 from panel.io.state import set_curdoc
 
 from leg_sim.engine import Simulation
 from leg_sim.ui.dashboard import Dashboard
+from leg_sim.ui.page import PageChoice, close_drawer_on_phones, page_choice
 from leg_sim.ui.reconnect import reconnect_script
 
 log = logging.getLogger("leg_sim.server")
@@ -54,13 +56,13 @@ def active_sessions() -> int:
 class SessionBridge:
     """Connects one session's Dashboard to the shared Simulation."""
 
-    def __init__(self, sim: Simulation, doc):
+    def __init__(self, sim: Simulation, doc, choice: PageChoice | None = None):
         self.sim = sim
         self.doc = doc
         self.attached = False
         self._pending = False
         self._lock = threading.Lock()
-        self.dashboard = Dashboard(sim=sim, schedule=self.schedule)
+        self.dashboard = Dashboard(sim=sim, schedule=self.schedule, choice=choice or PageChoice())
 
     def schedule(self, fn) -> None:
         """Run `fn` in this session's document context, from any thread."""
@@ -119,10 +121,27 @@ class SessionBridge:
         _BRIDGES.discard(self)
 
 
+def serve_assets_locally(doc) -> None:
+    """Point every stylesheet Panel creates for this session at this server, not at Panel's CDN.
+
+    Panel rewrites CDN addresses to its local static route when it renders the page,
+    and for models created later it reads the address from the document's template
+    variables, which are set only at that render; a model made in between (an early
+    tick's update) would keep the CDN address and a browser without internet would
+    wait for it. Setting the variable before any view is built closes that gap.
+    """
+    if doc is not None:
+        doc._template_variables.setdefault("dist_url", f"{pn.state.rel_path}/{LOCAL_DIST}" if pn.state.rel_path else LOCAL_DIST)
+
+
 def dashboard_for_this_session(sim: Simulation):
     """Build the dashboard page for the current Panel session and wire it to the engine."""
-    bridge = SessionBridge(sim, pn.state.curdoc)
+    serve_assets_locally(pn.state.curdoc)
+    choice = page_choice(sim.settings["display.mode"], sim.settings["display.theme"], bool(sim.read_only), pn.state.session_args)
+    bridge = SessionBridge(sim, pn.state.curdoc, choice)
     bridge.attach()
-    if pn.state.curdoc is not None:  # the page reconnects by itself after the server was away
+    if pn.state.curdoc is not None:
+        # The page reconnects by itself after the server was away; on a phone the controls start closed.
         pn.state.curdoc.js_on_event("document_ready", reconnect_script())
+        pn.state.curdoc.js_on_event("document_ready", close_drawer_on_phones())
     return bridge.dashboard.template()

@@ -21,6 +21,7 @@ from leg_sim.ui.charts import CommunityChart
 from leg_sim.ui.controls import Controls
 from leg_sim.ui.flow_graph import FlowGraph
 from leg_sim.ui.kpis import KpiPanel
+from leg_sim.ui.page import PageChoice, make_template
 from leg_sim.ui.readmodel import ReadModel
 from leg_sim.ui.sankey import SupplySankey
 from leg_sim.ui.view import View
@@ -45,6 +46,7 @@ class Dashboard(pn.viewable.Viewer):
     """All views of one session; see the module docstring."""
 
     sim = param.ClassSelector(class_=Simulation, doc="The shared simulation.")
+    choice = param.ClassSelector(class_=PageChoice, default=PageChoice(), doc="Layout and theme of this session's page.")
 
     def __init__(self, schedule: Callable | None = None, **params: Any):
         super().__init__(**params)
@@ -54,7 +56,7 @@ class Dashboard(pn.viewable.Viewer):
         self.reader = ReadModel(self.sim)
         self.graph = FlowGraph(reader=self.reader)
         self.chart = CommunityChart(reader=self.reader)
-        self.kpis = KpiPanel(reader=self.reader)
+        self.kpis = KpiPanel(reader=self.reader, wall=self.choice.wall)
         self.sankey = SupplySankey(reader=self.reader)
         self.controls = Controls(reader=self.reader, target=self.sim, schedule=schedule)
         self.views: tuple[View, ...] = (self.graph, self.chart, self.kpis, self.sankey, self.controls)
@@ -86,25 +88,30 @@ class Dashboard(pn.viewable.Viewer):
             view.dispose()
 
     def template(self) -> pn.template.FastListTemplate:
-        """The page: controls and legend in the sidebar, views in the main area."""
-        return pn.template.FastListTemplate(
-            title=TITLE,
-            sidebar=[pn.pane.Markdown("### Live controls"), self.controls, pn.pane.Markdown(LEGEND)],
-            main=[
-                pn.Row(
-                    pn.Column(pn.pane.Markdown("### Power flows now"), self.graph),
-                    pn.Column(
-                        pn.pane.Markdown("### Community"), self.kpis, pn.pane.Markdown("### Who supplies whom"), self.sankey,
-                        sizing_mode="stretch_width",
-                    ),
-                    sizing_mode="stretch_width",
-                ),
-                pn.Column(pn.pane.Markdown("### Last 15 simulated minutes"), self.chart, sizing_mode="stretch_width"),
-            ],
-            accent=theme.ACCENT,
-            theme_toggle=True,
-            sidebar_width=300,
+        """The page for this session's layout (see :mod:`leg_sim.ui.page`)."""
+        main = self._wall_main() if self.choice.wall else self._standard_main()
+        sidebar = [pn.pane.Markdown("### Live controls"), self.controls, pn.pane.Markdown(LEGEND)]
+        return make_template(self.choice, TITLE, main=main, sidebar=sidebar)
+
+    def _standard_main(self) -> list:
+        """Desktop and phone: graph and numbers side by side, wrapping to one column (graph first)."""
+        graph = pn.Column(
+            pn.pane.Markdown("### Power flows now"), self.graph, styles={"flex": "1 1 560px"}, min_width=300, css_classes=["leg-section"]
         )
+        numbers = pn.Column(
+            pn.pane.Markdown("### Community now"), self.kpis, pn.pane.Markdown("### Who supplies whom"), self.sankey,
+            styles={"flex": "1 1 360px"}, min_width=300, css_classes=["leg-section"],
+        )
+        return [
+            pn.FlexBox(graph, numbers, flex_wrap="wrap", gap="12px", sizing_mode="stretch_width"),
+            pn.Column(pn.pane.Markdown("### Over time"), self.chart, sizing_mode="stretch_width", css_classes=["leg-section"]),
+        ]
+
+    def _wall_main(self) -> list:
+        """Wall screen: the graph on the left over the full height, numbers and chart on the right."""
+        graph = pn.Column(self.graph, styles={"flex": "1 1 58%"}, sizing_mode="stretch_height", css_classes=["leg-section"])
+        numbers = pn.Column(self.kpis, self.chart, styles={"flex": "1 1 42%"}, sizing_mode="stretch_height", css_classes=["leg-section"])
+        return [pn.FlexBox(graph, numbers, flex_wrap="nowrap", gap="1vw", sizing_mode="stretch_both")]
 
     def __panel__(self) -> Any:
         return self.template()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import panel as pn
+import param
 from bokeh.models import ColumnDataSource, CustomJS
 from bokeh.models.widgets import Div
 
@@ -78,9 +79,13 @@ def kpi_values(snap: Snapshot, paused: bool = False) -> dict[str, str]:
     }
 
 
-def render(values: dict[str, str]) -> str:
+#: The wall layout's block: the same slots, styled large (``.leg-wall`` in theme.KPI_CSS).
+WALL_TEMPLATE = f'<div class="leg-wall">{TEMPLATE}</div>'
+
+
+def render(values: dict[str, str], template: str = TEMPLATE) -> str:
     """Fill the template (what the browser shows)."""
-    html = TEMPLATE
+    html = template
     for key, value in values.items():
         html = html.replace("{" + key + "}", value)
     return html
@@ -96,26 +101,29 @@ def kpi_html(snap: Snapshot | None, paused: bool = False) -> str:
 class KpiPanel(View):
     """KPIs and simulated-clock context; see the module docstring."""
 
+    wall = param.Boolean(default=False, doc="Large numbers for a wall screen, readable from 3 m.")
+
     def build(self) -> Any:
+        self._template = WALL_TEMPLATE if self.wall else TEMPLATE
         self._values: dict[str, str] = {}
         self.source = ColumnSync(ColumnDataSource(data={}))
         # The source rides along in the Div's tags so it is part of the document.
         self.div = Div(text=kpi_html(None), sizing_mode="stretch_width", name="kpis", tags=[self.source.source])
-        self.source.source.js_on_change("data", CustomJS(args=dict(source=self.source.source, div=self.div, template=TEMPLATE), code=_FILL_JS))
+        self.source.source.js_on_change("data", CustomJS(args=dict(source=self.source.source, div=self.div, template=self._template), code=_FILL_JS))
         # The CSS goes on the pane: pn.pane.Bokeh replaces the wrapped model's own stylesheets.
         return pn.pane.Bokeh(self.div, stylesheets=[theme.KPI_CSS], sizing_mode="stretch_width")
 
     @property
     def text(self) -> str:
         """What the panel shows now (HTML)."""
-        return render(self._values) if self._values else self.div.text
+        return render(self._values, self._template) if self._values else self.div.text
 
     def update(self, snap: Snapshot) -> None:
         """Show `snap`: sends only the values that changed."""
         paused = self.read_model.paused
         values = per_snapshot(snap, ("kpis", paused), lambda: kpi_values(snap, paused))
         if not self._values:
-            self.div.text = render(values)
+            self.div.text = render(values, self._template)
             self.source.replace({k: [v] for k, v in values.items()})
         else:
             self.source.push({k: [v] for k, v in values.items()})
