@@ -12,7 +12,7 @@ export LEG_CONFIG
 PORT ?=
 export PORT
 
-.PHONY: all setup test lint serve run bench bench-engine bench-compare bench-dashboard soak validate screenshot check-config clean
+.PHONY: all setup test lint serve run bench bench-engine bench-compare bench-dashboard bench-page soak validate screenshot check-config clean
 
 all: test
 
@@ -42,7 +42,7 @@ run: $(STAMP)
 check-config: $(STAMP)
 	$(BIN)/python -m leg_sim check-config
 
-bench: bench-engine bench-dashboard
+bench: bench-engine bench-dashboard bench-page
 
 bench-engine: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
@@ -55,6 +55,10 @@ bench-compare: $(STAMP)
 bench-dashboard: $(STAMP)
 	$(BIN)/python benchmarks/bench_dashboard.py --seconds 30 --sessions 20
 
+# One session's page at 10,000 houses (time, document size, server memory) and the first paint.
+bench-page: $(STAMP)
+	$(BIN)/python benchmarks/bench_page.py
+
 # Long reliability runs (about 20 minutes, stops by itself): churn, soak, load, faults.
 soak: $(STAMP)
 	$(BIN)/python benchmarks/soak.py
@@ -65,7 +69,7 @@ validate: $(STAMP)
 	$(BIN)/python scripts/validate.py
 
 screenshot: $(STAMP)
-	$(BIN)/python scripts/screenshot.py docs/dashboard.png
+	$(BIN)/python scripts/screenshot.py docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

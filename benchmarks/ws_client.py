@@ -39,6 +39,8 @@ class BokehClient:
         self.base_url = base_url
         self.timeout_s = timeout_s
         self.bytes_after_pull = 0
+        #: Size of the document the server sent for the page (PULL-DOC-REPLY). [B]
+        self.bytes_pulled = 0
         self.messages_after_pull = 0
         self.pulled = threading.Event()
         self.latencies_s: list[float] = []
@@ -91,6 +93,7 @@ class BokehClient:
             while True:
                 header, size, content = self._message()
                 if header["msgtype"] == "PULL-DOC-REPLY":
+                    self.bytes_pulled = size
                     self._send_ready()
                     self.pulled.set()
                     continue

@@ -189,7 +189,7 @@ class Simulation(param.Parameterized):
         """Advance one tick, publish its snapshot to every listener and return it. Raises if the tick fails."""
         with self._step_lock:
             snap = self._compute()
-            self.history.append(snap.history_row())
+            self.history.append(snap.history_row(), dt_s=snap.dt_s)  # the step, so a jump of time books no energy
             self._tick = snap.tick
             self.last_tick_monotonic = time.monotonic()
             set_constant(self.feed, "snapshot", snap)  # every listener runs now, on this thread

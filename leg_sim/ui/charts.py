@@ -1,37 +1,77 @@
-"""Streaming chart of community production, consumption, import and export.
+"""Streaming chart of community production, consumption, grid import and grid export.
 
-Each tick appends the new rows with ``ColumnDataSource.stream`` (the browser
-keeps the rest; nothing is redrawn from scratch). The x axis follows the last
-15 simulated minutes. A new viewer is back-filled from the engine's history,
-so the recent past is there at once.
+A labelled button group chooses the window: the last 15 simulated minutes, the
+last hour, or today (the simulated day so far, from local midnight in the
+community's time zone). Switching back-fills the whole window from the engine's
+history at once: the two short windows from the tick ring, today from the
+per-minute ring (:mod:`leg_sim.history`).
+
+The chart is HoloViews: a ``DynamicMap`` of one ``Curve`` fed by an
+``hv.streams.Buffer``, rendered with Bokeh. Because the DynamicMap returns the
+buffer's own data, HoloViews appends new rows with ``ColumnDataSource.stream``:
+only new rows travel, never the window. The Curve carries all four series
+(production is its line; the others are its hover columns and get their own
+line on the same source), so one source and five columns stream per message.
+
+Points are time-weighted means over display bins (:data:`WINDOWS`: 5 s, 20 s,
+5 min), so a window holds at most about 300 points at any tick rate, and a
+bin's mean times its length is its energy. A bin is drawn once complete.
+HoloViews streams every column as a binary array with its own header, about
+1 KB per message for one row (plain Bokeh lists would take ~250 B), so new bins
+are sent together at most every ``refresh_s`` wall-clock seconds: one message
+per 5 s at most, ~200–360 B per tick on average at 1 s ticks.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from typing import Any
 
+import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
-from bokeh.models import ColumnDataSource, DataRange1d, HoverTool
+import param
+from bokeh.models import DataRange1d, HoverTool
 from bokeh.models.annotations import Legend, LegendItem
-from bokeh.plotting import figure
 
+from leg_sim.history import MINUTE_S, local_midnight_s
 from leg_sim.snapshot import Snapshot
 from leg_sim.ui import theme
+from leg_sim.ui.controls import labelled
+from leg_sim.ui.shared import per_snapshot
 from leg_sim.ui.view import View
 
-#: Visible window of simulated time. [s]
-WINDOW_S = 15 * 60
-#: Most points a browser keeps per line.
-ROLLOVER = 5000
-#: (column [kW], history field [W], legend, colour); short column names: they travel every tick.
+hv.extension("bokeh", logo=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    """One choice of the chart's time window."""
+
+    label: str
+    span_s: float | None  # None: from local midnight [s]
+    bin_s: float  # display resolution [s]
+
+
+#: The windows offered, in button order.
+WINDOWS = (Window("15 min", 15 * 60.0, 5.0), Window("1 h", 3600.0, 20.0), Window("Today", None, 300.0))
+#: Window shown when a session opens.
+DEFAULT_WINDOW = WINDOWS[0].label
+#: (column [kW], history field [W], legend, colour); short column names: they travel every message.
 SERIES = (
     ("prod_kw", "total_production_w", "Production", theme.PV_AMBER),
     ("cons_kw", "total_consumption_w", "Consumption", theme.BUS_BLUE),
     ("imp_kw", "grid_import_w", "Grid import", theme.RED),
     ("exp_kw", "grid_export_w", "Grid export", theme.GREEN),
 )
+#: Points the browser keeps: more than any window holds (a 25-hour day has 300 bins of 5 min).
+BUFFER_LENGTH = 400
+#: Most tick rows read per update; a session further behind is back-filled instead.
+TAIL_LIMIT = 5000
+#: Chart height. [px]
+HEIGHT_PX = 260
 
 
 def local_ms(time_s: np.ndarray, timezone: str) -> np.ndarray:
@@ -45,63 +85,231 @@ def local_ms(time_s: np.ndarray, timezone: str) -> np.ndarray:
     return (np.asarray(time_s) + utcoff_s) * 1000.0
 
 
+def bin_index(time_s: np.ndarray, bin_s: float, origin_s: float = 0.0) -> np.ndarray:
+    """Number of the display bin each step ending at `time_s` falls in (bin k is
+    (origin_s + k·bin_s, origin_s + (k+1)·bin_s]) (pure). [s in]"""
+    return np.ceil((np.asarray(time_s, dtype=float) - origin_s) / bin_s).astype(np.int64) - 1
+
+
+def bin_means(
+    time_s: np.ndarray, dt_s: np.ndarray, columns: dict[str, np.ndarray], bin_s: float, origin_s: float = 0.0
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Time-weighted mean of each column per display bin (pure).
+
+    A row's value holds over its step (time_s − dt_s, time_s], as the energy
+    counters book it; the row goes to the bin its time ends in. A bin whose rows
+    all have a step of 0 (first tick, a jump) gets their plain mean.
+
+    Parameters
+    ----------
+    time_s
+        End of each row's step, rising. [s since epoch]
+    dt_s
+        Length of each row's step. [s]
+    columns
+        Values per row (any unit).
+    bin_s
+        Bin length. [s]
+    origin_s
+        A bin boundary (bins are [origin_s + k·bin_s, origin_s + (k+1)·bin_s)). [s since epoch]
+
+    Returns
+    -------
+    bin_start_s, means
+        Start of each bin that has rows, rising, and each column's mean in it. [s since epoch]
+    """
+    time_s = np.asarray(time_s, dtype=float)
+    if len(time_s) == 0:
+        return np.empty(0), {k: np.empty(0) for k in columns}
+    index = bin_index(time_s, bin_s, origin_s)
+    bins, first = np.unique(index, return_index=True)
+    weight = np.asarray(dt_s, dtype=float)
+    total = np.add.reduceat(weight, first)
+    count = np.add.reduceat(np.ones_like(weight), first)
+    means = {}
+    for key, values in columns.items():
+        values = np.asarray(values, dtype=float)
+        weighted = np.add.reduceat(values * weight, first)
+        plain = np.add.reduceat(values, first) / count
+        means[key] = np.where(total > 0, weighted / np.where(total > 0, total, 1.0), plain)
+    return origin_s + bins * bin_s, means
+
+
+def window_named(label: str) -> Window:
+    """The window with this button label."""
+    return next(w for w in WINDOWS if w.label == label)
+
+
 class CommunityChart(View):
-    """Rolling window of community totals; see the module docstring."""
+    """Community totals over a chosen window, streamed with HoloViews; see the module docstring."""
+
+    refresh_s = param.Number(default=5.0, bounds=(0.0, None), doc="Least wall-clock time between two chart messages. [s]")
+    window = param.Selector(default=DEFAULT_WINDOW, objects=[w.label for w in WINDOWS], doc="The window shown first.")
+    choosable = param.Boolean(default=True, doc="Show the window buttons (a wall screen has nothing to click).")
 
     def build(self) -> Any:
-        self.source = ColumnDataSource(data={"time": [], **{k: [] for k, *_ in SERIES}})
-        self._last_tick = 0
-        self.figure = self._figure()
+        self.window_choice = pn.widgets.RadioButtonGroup(
+            # The "outline" variant fills only the selected button, so the choice is plain to see.
+            label="Chart window", options=[w.label for w in WINDOWS], value=self.window,
+            color="primary", variant="outline", sizing_mode="fixed", margin=(0, 10),
+        )
+        self.x_range = DataRange1d(range_padding=0.0)
+        self.buffer = hv.streams.Buffer(self._frame(np.empty(0), {}), length=BUFFER_LENGTH, index=False)
+        curve_opts = hv.opts.Curve(
+            color=theme.PV_AMBER, line_width=2, apply_ranges=False, responsive=True, height=HEIGHT_PX,
+            default_tools=[], tools=[self._hover()], toolbar=None, xlabel="Local time", ylabel="Power (kW)",
+            hooks=[self._style],
+        )
+        self.dmap = hv.DynamicMap(self._element, streams=[self.buffer]).opts(curve_opts)
+        self.pane = pn.pane.HoloViews(self.dmap, backend="bokeh", sizing_mode="stretch_width", min_height=HEIGHT_PX)
+        self.window_choice.param.watch(self._window_changed, "value")
         self.backfill()
-        return pn.pane.Bokeh(self.figure, sizing_mode="stretch_width")
+        if not self.choosable:
+            return pn.Column(self.pane, sizing_mode="stretch_width")
+        return pn.Column(labelled(self.window_choice), self.pane, sizing_mode="stretch_width")
 
-    def _figure(self) -> Any:
-        fig = figure(
-            height=260,
-            sizing_mode="stretch_width",
-            x_axis_type="datetime",
-            x_range=DataRange1d(follow="end", follow_interval=WINDOW_S * 1000.0, range_padding=0.0),
-            y_range=DataRange1d(start=0),
-            y_axis_label="Power (kW)",
-            toolbar_location=None,
-            tools="",
-            background_fill_color=None,
-            border_fill_color=None,
-            name="community_chart",
+    # ------------------------------------------------------------------ figure
+    @staticmethod
+    def _element(data: pd.DataFrame) -> hv.Curve:
+        # The buffer's own data: HoloViews then streams new rows instead of replacing the source.
+        return hv.Curve(data, "time", [key for key, *_ in SERIES])
+
+    @staticmethod
+    def _hover() -> HoverTool:
+        """Hover of all four series with units, at the pointer's time. HoloViews sets these
+        same tooltips again on every update; being equal, they do not travel."""
+        return HoverTool(
+            tooltips=[("Time", "@time{%a %H:%M:%S}")] + [(label, f"@{key}{{0.00}} kW") for key, _, label, _ in SERIES],
+            formatters={"@time": "datetime"},
+            mode="vline",
         )
-        lines: list[Any] = [fig.line("time", key, source=self.source, line_width=2, color=color) for key, _, _, color in SERIES]
+
+    def _style(self, plot: Any, element: Any) -> None:
+        """Lines for the other series, legend, hover, ranges and a transparent background (once)."""
+        if plot.handles.get("leg_styled"):
+            return  # hooks run on every update
+        fig, source, main = plot.state, plot.handles["source"], plot.handles["glyph_renderer"]
+        lines = [main] + [fig.line("time", key, source=source, line_width=2, color=color) for key, _, _, color in SERIES[1:]]
         items = [LegendItem(label=label, renderers=[line]) for (_, _, label, _), line in zip(SERIES, lines, strict=True)]
-        fig.add_layout(Legend(items=items, orientation="horizontal", location="top_left", background_fill_alpha=0.0), "above")
-        fig.add_tools(
-            HoverTool(
-                tooltips=[("Time", "@time{%H:%M:%S}")] + [(label, f"@{key}{{0.00}} kW") for key, _, label, _ in SERIES],
-                formatters={"@time": "datetime"},
-                mode="vline",
-                renderers=[lines[0]],
-            )
-        )
-        return fig
+        fig.add_layout(Legend(items=items, orientation="horizontal", location="top_left", background_fill_alpha=0.0, border_line_alpha=0.0), "above")
+        fig.x_range = self.x_range
+        fig.y_range = DataRange1d(start=0.0)
+        fig.background_fill_color = None
+        fig.border_fill_color = None
+        fig.name = "community_chart"
+        for tool in fig.select(type=HoverTool):
+            tool.renderers = [main]
+        plot.handles["leg_styled"] = True
 
-    def _rows(self, cols: dict) -> dict:
-        out = {"time": local_ms(cols["time_s"], self.read_model.timezone).tolist()}
+    def _frame(self, bin_start_s: np.ndarray, means: dict[str, np.ndarray]) -> pd.DataFrame:
+        """Buffer rows: local wall time of each bin's middle, and the means in kW (10 W steps).
+
+        A DataFrame: the Curve keeps it as its data (a dict would be copied), which is
+        what lets HoloViews stream rows instead of replacing the source."""
+        middle_s = np.asarray(bin_start_s, dtype=float) + self._window().bin_s / 2 if len(bin_start_s) else np.empty(0)
+        times = local_ms(middle_s, self.read_model.timezone) if len(middle_s) else np.empty(0)
+        out: dict[str, np.ndarray] = {"time": np.round(times).astype(np.int64).astype("datetime64[ms]").astype("datetime64[ns]")}
         for key, field, *_ in SERIES:
-            out[key] = np.round(cols[field] / 1000.0, 2).tolist()  # 10 W, as the y axis can show
-        return out
+            out[key] = np.round(np.asarray(means.get(field, np.empty(0)), dtype=float) / 1000.0, 2)
+        return pd.DataFrame(out)
+
+    # ------------------------------------------------------------------ state
+    def _window(self) -> Window:
+        return window_named(self.window_choice.value)
+
+    @property
+    def data(self) -> dict[str, np.ndarray]:
+        """What the chart holds now (the buffer's columns; times are local wall time)."""
+        return {k: v.to_numpy() for k, v in self.buffer.data.items()}
+
+    def _window_changed(self, event: Any) -> None:
+        with pn.io.hold():
+            self.backfill()
 
     def backfill(self) -> None:
-        """Load the last window of history (a new viewer sees the recent past at once)."""
-        cols = self.read_model.history(seconds=WINDOW_S)
-        if len(cols["tick"]):
-            cols = {k: v[-ROLLOVER:] for k, v in cols.items()}
-            self.source.data = self._rows(cols)
-            self._last_tick = int(cols["tick"][-1])
+        """Show the whole chosen window from history at once (a new viewer or a new window)."""
+        window = self._window()
+        self._pending: dict[str, np.ndarray] | None = None  # rows of the open bin (short windows)
+        self._unsent: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
+        self._sent_wall_s = -math.inf
+        self._last_tick = 0
+        self._day_start_s = math.nan
+        self._next_bin_s = math.nan
+        snap = self.read_model.snapshot
+        latest_s = math.nan if snap is None else snap.timestamp.timestamp()
+        if window.span_s is None:
+            self.x_range.update(follow=None, follow_interval=None)
+            day_start_s = math.nan if snap is None else self._day_start_of(snap)
+            starts, means = self._today_bins(latest_s, day_start_s, fresh=True)
+        else:
+            self.x_range.update(follow="end", follow_interval=window.span_s * 1000.0)
+            cols = self.read_model.history(seconds=window.span_s, steps=True)
+            self._last_tick = int(cols["tick"][-1]) if len(cols["tick"]) else 0
+            starts, means = self._close_bins(cols)
+        self.buffer.clear()
+        if len(starts):
+            self.buffer.send(self._frame(starts, means))
+        if snap is not None:
+            self._last_tick = max(self._last_tick, snap.tick)
 
+    def _close_bins(self, cols: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Add new tick rows to the open bin; return the bins that are now complete."""
+        if self._pending is not None:
+            cols = {k: np.concatenate([self._pending[k], cols[k]]) for k in self._pending}
+        self._pending = None
+        if len(cols["time_s"]) == 0:
+            return np.empty(0), {}
+        window = self._window()
+        fields = {field: cols[field] for _, field, *_ in SERIES}
+        starts, means = bin_means(cols["time_s"], cols["dt_s"], fields, window.bin_s)
+        in_open = bin_index(cols["time_s"], window.bin_s) == bin_index(cols["time_s"][-1:], window.bin_s)[0]
+        self._pending = {k: v[in_open] for k, v in cols.items() if k in ("time_s", "dt_s", *fields)}
+        return starts[:-1], {k: v[:-1] for k, v in means.items()}
+
+    def _today_bins(self, latest_s: float, day_start_s: float, fresh: bool = False) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Bins of today completed since the last call, from the minute ring (all of today if `fresh`)."""
+        if math.isnan(latest_s):
+            return np.empty(0), {}
+        bin_s = self._window().bin_s
+        if fresh or day_start_s != self._day_start_s:
+            self._day_start_s, self._next_bin_s = day_start_s, day_start_s
+        complete_end_s = day_start_s + math.floor((latest_s - day_start_s) / bin_s) * bin_s
+        if complete_end_s <= self._next_bin_s:
+            return np.empty(0), {}
+        minutes = self.read_model.minutes(self._next_bin_s, complete_end_s)
+        self._next_bin_s = complete_end_s
+        fields = {field: minutes[field] for _, field, *_ in SERIES}
+        return bin_means(minutes["minute_s"] + MINUTE_S, minutes["covered_s"], fields, bin_s, origin_s=day_start_s)
+
+    def _day_start_of(self, snap: Snapshot) -> float:
+        """Local midnight of the snapshot's day, computed once per snapshot for all sessions. [s since epoch]"""
+        timezone = self.read_model.timezone
+        return float(per_snapshot(snap, ("local_midnight_s", timezone), lambda: local_midnight_s(snap.timestamp.timestamp(), timezone)))
+
+    # ------------------------------------------------------------------ per tick
     def update(self, snap: Snapshot) -> None:
-        """Append the ticks since the last update (all of them, even if some were coalesced)."""
+        """Collect the bins completed since the last update; send them at most every ``refresh_s``."""
         if snap.tick <= self._last_tick:
             return
-        cols = self.read_model.history_after(self._last_tick, limit=ROLLOVER)
-        if len(cols["tick"]) == 0:
-            return
-        self._last_tick = int(cols["tick"][-1])
-        self.source.stream(self._rows(cols), rollover=ROLLOVER)
+        window = self._window()
+        if window.span_s is None:
+            day_start_s = self._day_start_of(snap)
+            if day_start_s != self._day_start_s:  # a new local day: the chart starts again
+                self.backfill()
+                return
+            starts, means = self._today_bins(snap.timestamp.timestamp(), day_start_s)
+        else:
+            if snap.tick - self._last_tick > TAIL_LIMIT:
+                self.backfill()
+                return
+            cols = self.read_model.history_after(self._last_tick, limit=TAIL_LIMIT, steps=True)
+            starts, means = self._close_bins(cols)
+        self._last_tick = snap.tick
+        if len(starts):
+            self._unsent.append((starts, means))
+        if self._unsent and snap.wall_time_s - self._sent_wall_s >= self.refresh_s:
+            starts = np.concatenate([s for s, _ in self._unsent])
+            means = {k: np.concatenate([m[k] for _, m in self._unsent]) for k in self._unsent[0][1]}
+            self._unsent = []
+            self._sent_wall_s = snap.wall_time_s
+            self.buffer.send(self._frame(starts, means))

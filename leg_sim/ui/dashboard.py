@@ -24,6 +24,7 @@ from leg_sim.ui.kpis import KpiPanel
 from leg_sim.ui.page import PageChoice, make_template
 from leg_sim.ui.readmodel import ReadModel
 from leg_sim.ui.sankey import SupplySankey
+from leg_sim.ui.today import TodaySummary
 from leg_sim.ui.view import View
 
 TITLE = "LEG-Simulator"
@@ -55,11 +56,13 @@ class Dashboard(pn.viewable.Viewer):
             raise TypeError("Dashboard needs sim=Simulation(...)")
         self.reader = ReadModel(self.sim)
         self.graph = FlowGraph(reader=self.reader)
-        self.chart = CommunityChart(reader=self.reader)
+        # A wall screen shows the last hour, with no buttons.
+        self.chart = CommunityChart(reader=self.reader, window="1 h", choosable=False) if self.choice.wall else CommunityChart(reader=self.reader)
         self.kpis = KpiPanel(reader=self.reader, wall=self.choice.wall)
         self.sankey = SupplySankey(reader=self.reader)
+        self.today = TodaySummary(reader=self.reader)
         self.controls = Controls(reader=self.reader, target=self.sim, schedule=schedule)
-        self.views: tuple[View, ...] = (self.graph, self.chart, self.kpis, self.sankey, self.controls)
+        self.views: tuple[View, ...] = (self.graph, self.chart, self.kpis, self.today, self.sankey, self.controls)
         snap = self.reader.snapshot
         self.shown_tick = snap.tick if snap is not None else 0
         # No tick arrives while paused: the badge follows the parameter itself.
@@ -99,18 +102,19 @@ class Dashboard(pn.viewable.Viewer):
             pn.pane.Markdown("### Power flows now"), self.graph, styles={"flex": "1 1 560px"}, min_width=300, css_classes=["leg-section"]
         )
         numbers = pn.Column(
-            pn.pane.Markdown("### Community now"), self.kpis, pn.pane.Markdown("### Who supplies whom"), self.sankey,
+            pn.pane.Markdown("### Community now"), self.kpis, pn.pane.Markdown("### Today"), self.today,
+            pn.pane.Markdown("### Who supplies whom"), self.sankey,
             styles={"flex": "1 1 360px"}, min_width=300, css_classes=["leg-section"],
         )
         return [
             pn.FlexBox(graph, numbers, flex_wrap="wrap", gap="12px", sizing_mode="stretch_width"),
-            pn.Column(pn.pane.Markdown("### Over time"), self.chart, sizing_mode="stretch_width", css_classes=["leg-section"]),
+            pn.Column(pn.pane.Markdown("### Community power"), self.chart, sizing_mode="stretch_width", css_classes=["leg-section"]),
         ]
 
     def _wall_main(self) -> list:
         """Wall screen: the graph on the left over the full height, numbers and chart on the right."""
         graph = pn.Column(self.graph, styles={"flex": "1 1 58%"}, sizing_mode="stretch_height", css_classes=["leg-section"])
-        numbers = pn.Column(self.kpis, self.chart, styles={"flex": "1 1 42%"}, sizing_mode="stretch_height", css_classes=["leg-section"])
+        numbers = pn.Column(self.kpis, self.today, self.chart, styles={"flex": "1 1 42%"}, sizing_mode="stretch_height", css_classes=["leg-section"])
         return [pn.FlexBox(graph, numbers, flex_wrap="nowrap", gap="1vw", sizing_mode="stretch_both")]
 
     def __panel__(self) -> Any:

@@ -21,7 +21,7 @@ from leg_sim.ui import theme
 from leg_sim.ui.columns import ColumnSync
 from leg_sim.ui.shared import per_snapshot
 from leg_sim.ui.view import View
-from leg_sim.units import format_energy, format_power, format_share
+from leg_sim.units import format_power, format_share
 
 _CELLS = (
     ("Self-sufficiency", "ss", ""),
@@ -38,8 +38,7 @@ PAUSED_BADGE = '<span class="leg-paused">‖ Paused</span> '
 TEMPLATE = (
     '<div class="leg-kpis">'
     + "".join(f'<div class="leg-kpi {cls}"><span>{label}</span><b>{{{key}}}</b></div>' for label, key, cls in _CELLS)
-    + '</div><div class="leg-clock">{paused}<span class="leg-time">{date}, {time}</span> · {day} · clouds {clouds} · {temp}<br>'
-    "since start: produced {e_prod}, used {e_cons}, shared {e_shared}, imported {e_imp}, exported {e_exp}</div>"
+    + '</div><div class="leg-clock">{paused}<span class="leg-time">{date}, {time}</span> · {day} · clouds {clouds} · {temp}</div>'
     '<div class="leg-details">tick <span class="leg-tick" data-tick="{tick}" data-wall="{wall}">{tick}</span></div>'
 )
 _FILL_JS = """
@@ -54,7 +53,6 @@ div.text = html;
 def kpi_values(snap: Snapshot, paused: bool = False) -> dict[str, str]:
     """The formatted value of every slot for one snapshot (pure). Each slot travels on its
     own, so a value that did not change is not sent."""
-    energy = snap.energy_kwh
     return {
         "ss": format_share(snap.self_sufficiency),
         "sc": format_share(snap.self_consumption),
@@ -71,11 +69,6 @@ def kpi_values(snap: Snapshot, paused: bool = False) -> dict[str, str]:
         "tick": str(snap.tick),
         "wall": f"{snap.wall_time_s:.3f}",
         "paused": PAUSED_BADGE if paused else "",
-        "e_prod": format_energy(energy["production_kwh"]),
-        "e_cons": format_energy(energy["consumption_kwh"]),
-        "e_shared": format_energy(energy["shared_kwh"]),
-        "e_imp": format_energy(energy["grid_import_kwh"]),
-        "e_exp": format_energy(energy["grid_export_kwh"]),
     }
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from leg_sim.history import DayEnergy
 from leg_sim.snapshot import Snapshot
 
 if TYPE_CHECKING:  # only for annotations: the read model works on anything shaped like a Simulation
@@ -46,10 +47,22 @@ class ReadModel:
         """True while the simulation is paused."""
         return bool(self._sim.paused)
 
-    def history(self, seconds: float | None = None) -> dict[str, np.ndarray]:
-        """History columns of the last `seconds` of simulated time (all kept if None). [s]"""
-        return self._sim.history.columns(seconds)
+    def history(self, seconds: float | None = None, steps: bool = False) -> dict[str, np.ndarray]:
+        """History columns of the last `seconds` of simulated time (all kept if None). [s]
 
-    def history_after(self, tick: int, limit: int | None = None) -> dict[str, np.ndarray]:
-        """History rows after tick number `tick` (at most `limit`, newest kept)."""
-        return self._sim.history.tail_after(tick, limit)
+        With `steps`, a ``dt_s`` column gives the simulated step each row covered. [s]
+        """
+        return self._sim.history.columns(seconds, steps=steps)
+
+    def history_after(self, tick: int, limit: int | None = None, steps: bool = False) -> dict[str, np.ndarray]:
+        """History rows after tick number `tick` (at most `limit`, newest kept); `steps` as in :meth:`history`."""
+        return self._sim.history.tail_after(tick, limit, steps=steps)
+
+    def minutes(self, start_s: float | None = None, end_s: float | None = None) -> dict[str, np.ndarray]:
+        """Per-minute time-weighted mean powers of the minutes starting in [start_s, end_s)
+        (:meth:`leg_sim.history.History.minutes`). [s since epoch]"""
+        return self._sim.history.minutes(start_s, end_s)
+
+    def today(self) -> DayEnergy | None:
+        """Energy of the simulated local day so far, from local midnight; None before the first tick."""
+        return self._sim.history.today(self.timezone)

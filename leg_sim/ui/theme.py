@@ -69,7 +69,9 @@ def css_variables(theme_name: str) -> str:
 
 #: Styles of the KPI block.
 KPI_CSS = f"""
-.leg-kpis{{display:grid;grid-template-columns:repeat(auto-fill,minmax(128px,1fr));gap:8px;font-family:inherit}}
+:host{{width:100%}}
+.bk-clearfix{{display:block;width:100%}}
+.leg-kpis{{width:100%;box-sizing:border-box;display:grid;grid-template-columns:repeat(auto-fill,minmax(128px,1fr));gap:8px;font-family:inherit}}
 .leg-kpi{{padding:6px 10px;border-radius:8px;border:1px solid rgba(128,128,128,.35);min-width:0}}
 .leg-kpi b{{display:block;font-size:1.45em;font-variant-numeric:tabular-nums}}
 .leg-kpi span{{font-size:.8em;color:var(--leg-muted,{LABEL_GREY})}}
