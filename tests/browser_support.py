@@ -59,6 +59,7 @@ FIND_FLOW_GRAPH_JS = """
     const col = (c) => (data instanceof Map ? data.get(c) : data[c]);
     if (col("label")) labels.push(...Array.from(col("label"), String));
     if (col("power_kw")) powers.push(...Array.from(col("power_kw"), Number));
+    else if (col("p")) powers.push(...Array.from(col("p"), Number));
   }
   return {
     canvas: {x: r.left, y: r.top, width: r.width, height: r.height},
@@ -66,5 +67,63 @@ FIND_FLOW_GRAPH_JS = """
     labels,
     shown: {labels, powers},
   };
+}
+"""
+
+
+#: The flow graph's renderers by name (graph_houses, graph_edges, graph_mark, graph_dots, ...):
+#: their columns as plain arrays (NaN as null), their glyph's font size, and the
+#: width of each of their labels as the browser measures it in that font. Null if not found.
+FLOW_GRAPH_DATA_JS = """
+() => {
+  const B = window.Bokeh;
+  if (!B || !B.index) return null;
+  const roots = B.index instanceof Map ? [...B.index.values()] : Object.values(B.index);
+  const seen = new Set();
+  let plot = null;
+  const visit = (v) => {
+    if (!v || plot || seen.has(v)) return;
+    seen.add(v);
+    if (v.model && v.model.name === "flow_graph" && v.frame) { plot = v; return; }
+    for (const c of (v.child_views || [])) visit(c);
+  };
+  for (const root of roots) {
+    visit(root);
+    if (!plot && root.owner && typeof root.owner.all_views === "function") {
+      for (const v of root.owner.all_views()) visit(v);
+    }
+  }
+  if (!plot) return null;
+  const ctx = document.createElement("canvas").getContext("2d");
+  const out = {};
+  for (const rd of plot.model.renderers) {
+    if (!rd.name || !rd.data_source) continue;
+    const data = rd.data_source.data;
+    const cols = {};
+    const names = data instanceof Map ? [...data.keys()] : Object.keys(data);
+    for (const c of names) {
+      const v = data instanceof Map ? data.get(c) : data[c];
+      cols[c] = Array.from(v, (x) => (typeof x === "number" && !isFinite(x) ? null : x));
+    }
+    const g = rd.glyph;
+    const entry = {data: cols};
+    if (g.text_font_size !== undefined) {
+      const fs = g.text_font_size;
+      const size = typeof fs === "string" ? fs : (fs && fs.value) || "";
+      const style = g.text_font_style && (g.text_font_style.value || g.text_font_style);
+      const family = (g.text_font && (g.text_font.value || g.text_font)) || "helvetica";
+      entry.font_px = parseFloat(size);
+      if (cols.label) {
+        ctx.font = `${typeof style === "string" ? style : "normal"} ${size} ${family}`;
+        entry.widths = cols.label.map((t) => Math.max(0, ...String(t).split("\\n").map((line) => ctx.measureText(line).width)));
+      }
+    }
+    out[rd.name] = entry;
+  }
+  const el = plot.canvas_view ? plot.canvas_view.el : plot.el;
+  const r = el.getBoundingClientRect();
+  out.canvas = {x: r.left, y: r.top, width: r.width, height: r.height,
+                frame_width: plot.frame.bbox.width, frame_height: plot.frame.bbox.height};
+  return out;
 }
 """

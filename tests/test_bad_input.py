@@ -32,6 +32,8 @@ KEYS = {
     "clock.start": (12, "21/06/2026"),
     "clock.speed_factor": ("x", 1e9),
     "weather.tmy_file": (5, "no-such-tmy.epw"),
+    "display.mode": (2, "kiosk"),
+    "display.theme": (True, "purple"),
 }
 
 

@@ -77,7 +77,7 @@ MEASURE_JS = """
   const texts = all.filter((el) => el.matches(".leg-kpi b, .leg-kpi span, .leg-clock") && visible(el)).map((el) => ({
     text: el.textContent.trim().slice(0, 40), contrast: contrast(parse(getComputedStyle(el).color), behind(el)),
     font_px: parseFloat(getComputedStyle(el).fontSize), fits: el.scrollWidth <= el.clientWidth + 1 || el.tagName === "SPAN",
-    box: box(el), cls: el.className || el.tagName,
+    box: box(el), cls: el.className || el.tagName, today: !!el.closest(".leg-today"),
   }));
   const main = document.getElementById("main");
   const sidebar = document.getElementById("sidebar");
@@ -167,8 +167,9 @@ def test_layout(browser, server, layout, theme_name):
     for t in m["texts"]:
         assert t["contrast"] >= 4.5, f"{theme_name} {layout}: {t['text']!r} ({t['cls']}) has contrast {t['contrast']:.2f}:1"
         assert t["fits"], f"{layout}: {t['text']!r} does not fit its cell"
-    values = [t for t in m["texts"] if t["cls"] == "B"]
-    assert len(values) == 7, f"KPI values shown: {[t['text'] for t in values]}"
+    values = [t for t in m["texts"] if t["cls"] == "B" and not t["today"]]
+    today = [t for t in m["texts"] if t["cls"] == "B" and t["today"]]
+    assert len(values) == 7 and len(today) == 6, f"KPI values shown: {[t['text'] for t in values]}, today: {[t['text'] for t in today]}"
 
     kpis = m["kpis"]
     if layout == "phone":

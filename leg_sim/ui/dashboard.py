@@ -16,7 +16,6 @@ import param
 
 from leg_sim.engine import Simulation
 from leg_sim.snapshot import Snapshot
-from leg_sim.ui import theme
 from leg_sim.ui.charts import CommunityChart
 from leg_sim.ui.controls import Controls
 from leg_sim.ui.flow_graph import FlowGraph
@@ -29,17 +28,13 @@ from leg_sim.ui.view import View
 
 TITLE = "LEG-Simulator"
 
-LEGEND = f"""
-**Reading the graph**
+LEGEND = """
+**Reading the page**
 
-- <span style="color:{theme.GREEN}">■</span> green edge: export towards the bus or the grid
-- <span style="color:{theme.RED}">■</span> red edge: import
-- <span style="color:{theme.GREY}">■</span> grey edge: idle (under {theme.IDLE_W:.0f} W)
-- arrowheads point the way power flows; edge width grows with power
-- house colour: net power, red (importing) to green (exporting)
-- hover a house or an edge for its numbers
-
-The Sankey shows who supplies whom with the surplus left after each house's own use.
+- the legend above the graph gives its colours; arrowheads and moving dots go the way power flows
+- hover a house or an edge for its numbers; type a house id in the box to pick it out
+- the Sankey shows who supplies whom with the surplus left after each house's own use
+- the chart's buttons choose 15 min, 1 h or today; "Today" counts from local midnight
 """
 
 
@@ -55,11 +50,16 @@ class Dashboard(pn.viewable.Viewer):
         if self.sim is None:
             raise TypeError("Dashboard needs sim=Simulation(...)")
         self.reader = ReadModel(self.sim)
-        self.graph = FlowGraph(reader=self.reader)
+        wall, dark = self.choice.wall, self.choice.dark
+        # The layout's square is made for a phone (340 px) and grows with the page; a wall
+        # screen gets a larger square and text readable from a distance.
+        self.graph = FlowGraph(
+            reader=self.reader, schedule=schedule, dark=dark, wall=wall, frame_px=700 if wall else 340, label_px=15 if wall else 11
+        )
         # A wall screen shows the last hour, with no buttons.
         self.chart = CommunityChart(reader=self.reader, window="1 h", choosable=False) if self.choice.wall else CommunityChart(reader=self.reader)
         self.kpis = KpiPanel(reader=self.reader, wall=self.choice.wall)
-        self.sankey = SupplySankey(reader=self.reader)
+        self.sankey = SupplySankey(reader=self.reader, dark=self.choice.dark)
         self.today = TodaySummary(reader=self.reader)
         self.controls = Controls(reader=self.reader, target=self.sim, schedule=schedule)
         self.views: tuple[View, ...] = (self.graph, self.chart, self.kpis, self.today, self.sankey, self.controls)
@@ -99,7 +99,9 @@ class Dashboard(pn.viewable.Viewer):
     def _standard_main(self) -> list:
         """Desktop and phone: graph and numbers side by side, wrapping to one column (graph first)."""
         graph = pn.Column(
-            pn.pane.Markdown("### Power flows now"), self.graph, styles={"flex": "1 1 560px"}, min_width=300, css_classes=["leg-section"]
+            # At most 540 px wide, so the square graph fits a 768 px high screen below its title.
+            pn.pane.Markdown("### Power flows now"), self.graph, styles={"flex": "1 1 480px"}, min_width=300, max_width=540,
+            css_classes=["leg-section"],
         )
         numbers = pn.Column(
             pn.pane.Markdown("### Community now"), self.kpis, pn.pane.Markdown("### Today"), self.today,

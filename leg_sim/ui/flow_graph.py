@@ -1,52 +1,78 @@
-"""The flow graph: houses around the community bus, the grid beside it, live directed edges.
+"""The flow graph: houses on a ring around the community bus, the grid in a gap, live edges.
 
-Nodes and edges are the community's topology (a networkx graph from
-:func:`leg_sim.model.community_topology`), placed by
-:mod:`leg_sim.ui.graph_layout`. One Bokeh figure has separate renderers for
-edges, arrowheads, house nodes and the bus/grid nodes, each with its own
-HoverTool, so hovering works on nodes and on edges (an ``hv.Graph`` can only
-hover one of them).
+What is drawn (placement in :mod:`leg_sim.ui.graph_layout`):
 
-Reading it:
-* edge colour: green = export (towards the bus or the grid), red = import,
-  grey = idle (|P| < 20 W); the arrowhead points the way power flows;
-* edge width grows with |P| (1 px per 500 W, 1.5 to 14 px);
-* house colour: net power from red (importing) through yellow to green
-  (exporting); the label under a house is its net power.
+* up to ``detail_limit`` houses (50): every house, labelled with its id and net
+  power; above that the ``top_n`` largest exporters and importers, three group
+  nodes for everyone else ("1,234 others / export 56.7 kW", importing, idle) whose
+  edges carry the groups' sums, and one slot for a house picked with the search
+  box (that house is drawn and ringed whatever its size);
+* the bus and the grid carry their labels inside their markers; the grid is red
+  only while importing more than :data:`~leg_sim.ui.theme.IDLE_W`, grey when idle;
+* edge colour green = export (towards the bus or the grid), red = import, grey =
+  idle; edge width follows |P| relative to the largest flow on screen (grid edge
+  included), arrowheads and moving dots go the way power flows, the dots faster
+  for larger flows (no dots on idle edges, none with ``prefers-reduced-motion``);
+* house colour: a diverging scale centred on 0 W, the sign decides the hue and
+  the logarithm of |P| its depth (:func:`house_colour`), with a legend below.
+
+Traffic: slot positions are fixed per house set, so a tick sends only columns
+that changed (:class:`~leg_sim.ui.columns.ColumnSync`); the per-snapshot columns
+are computed once for all sessions (:func:`~leg_sim.ui.shared.per_snapshot`),
+the searched house adds O(1) per session. Widths, colours, arrow angles and dot
+motion are computed in the browser from the power columns (CustomJSTransform and
+a CustomJS animation loop on a client-only source), each with a Python twin here.
+One Bokeh figure has separate renderers for edges, arrowheads, houses and the
+bus/grid, each with its own HoverTool.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import panel as pn
-from bokeh.models import ColumnDataSource, CustomJSHover, CustomJSTransform, HoverTool, Range1d
+import param
+from bokeh.models import ColumnDataSource, CustomJS, CustomJSHover, CustomJSTransform, HoverTool, Range1d
 from bokeh.plotting import figure
-from bokeh.transform import linear_cmap, transform
+from bokeh.transform import transform
 
 from leg_sim.model import BUS, GRID
 from leg_sim.snapshot import Snapshot
+from leg_sim.ui import graph_layout as gl
 from leg_sim.ui import theme
 from leg_sim.ui.columns import ColumnSync, pack
-from leg_sim.ui.graph_layout import community_layout
 from leg_sim.ui.shared import per_snapshot
 from leg_sim.ui.view import View
 from leg_sim.units import COARSE, format_power
 
-#: Edge width per watt, and its clamp. [px/W], [px]
-WIDTH_PX_PER_W = 1.0 / 500.0
-MIN_WIDTH_PX, MAX_WIDTH_PX = 1.5, 14.0
-#: Up to this many houses the graph labels each house with its id and net power,
-#: up to ID_LABEL_LIMIT with its id only; beyond that, hover tells.
-LABEL_LIMIT = 12
-ID_LABEL_LIMIT = 30
-FRAME_PX = 560
-#: Size of the bus and grid markers. [px]
-HUB_PX = 44
+#: Design frame of the graph by default (also its smallest size). [px]
+FRAME_PX = gl.FRAME_PX
+#: Edge width for no flow and for the largest flow on screen. [px]
+MIN_WIDTH_PX, MAX_WIDTH_PX = 1.5, 20.0
+#: House colour: light and deep end of the import (red) and export (green) scales.
+IMPORT_LIGHT, IMPORT_DEEP = "#ef6f5e", "#a50026"
+EXPORT_LIGHT, EXPORT_DEEP = "#74c476", "#006837"
+#: Neutral colour of an idle house (|P| < IDLE_W).
+IDLE_COLOUR = "#bdbdbd"
+#: |P| at which the colour is deepest (log scale from IDLE_W). [W]
+SATURATION_W = 5000.0
+#: Fills of the bus and grid markers (their labels are inside, in dark text).
+BUS_FILL = "#dce6f3"
+GRID_FILL = {1: "#d4ecdc", -1: "#f8d5d0", 0: "#eeeeee"}
+HUB_TEXT = "#333333"
+#: Dots per edge, and their speed for the smallest and the largest flow on screen. [edges/s]
+DOTS_PER_EDGE = 3
+MIN_DOT_SPEED, MAX_DOT_SPEED = 0.12, 0.6
+#: Ring drawn around the house picked by search.
+HIGHLIGHT = "#111111"
 
 
+# ------------------------------------------------------------------ pure formulas (Python twins of the JS)
 def edge_state(power_w: np.ndarray) -> np.ndarray:
     """+1 export, −1 import, 0 idle for signed powers (positive = towards bus/grid)."""
     p = np.asarray(power_w, dtype=float)
@@ -54,54 +80,374 @@ def edge_state(power_w: np.ndarray) -> np.ndarray:
 
 
 def edge_width_px(power_w: np.ndarray) -> np.ndarray:
-    """Line width proportional to |P|, clamped. [px]"""
-    return np.clip(np.abs(power_w) * WIDTH_PX_PER_W, MIN_WIDTH_PX, MAX_WIDTH_PX)
+    """Edge widths relative to the largest |P| among `power_w` (all edges on screen). [px]
+
+    ``MIN + (MAX − MIN) · |P| / max|P|``; all MIN when nothing flows.
+    """
+    p = np.abs(np.asarray(power_w, dtype=float))
+    top = float(p.max()) if p.size else 0.0
+    if top <= 0.0:
+        return np.full(p.shape, MIN_WIDTH_PX)
+    return MIN_WIDTH_PX + (MAX_WIDTH_PX - MIN_WIDTH_PX) * p / top
 
 
 def arrow_size_px(power_w: np.ndarray) -> np.ndarray:
-    """Arrowhead size: none on idle edges, growing with the edge width. [px]"""
-    return np.where(np.abs(power_w) > theme.IDLE_W, 7.0 + 1.2 * edge_width_px(power_w), 0.0)
+    """Arrowhead size: none on idle edges, else a little larger than the edge is wide. [px]"""
+    p = np.asarray(power_w, dtype=float)
+    return np.where(np.abs(p) > theme.IDLE_W, 6.0 + edge_width_px(p), 0.0)
 
 
-# The browser derives widths and arrowhead sizes from the power column with the same
-# formulas as edge_width_px / arrow_size_px, so only the power travels each tick.
-_WIDTH_JS = f"return xs.map(kw => Math.min(Math.max(Math.abs(kw) * 1000 * {WIDTH_PX_PER_W}, {MIN_WIDTH_PX}), {MAX_WIDTH_PX}));"
-_ARROW_JS = (
-    f"return xs.map(kw => Math.abs(kw) * 1000 > {theme.IDLE_W} ? "
-    f"7 + 1.2 * Math.min(Math.max(Math.abs(kw) * 1000 * {WIDTH_PX_PER_W}, {MIN_WIDTH_PX}), {MAX_WIDTH_PX}) : 0);"
-)
+def dot_speed(power_w: np.ndarray) -> np.ndarray:
+    """Signed speed of the dots on each edge, relative to the largest |P| on screen. [edges/s]
+
+    Positive runs the way the edge points (export), negative against it; 0 on idle
+    edges. Small flows still move visibly (:data:`MIN_DOT_SPEED`).
+    """
+    p = np.asarray(power_w, dtype=float)
+    top = float(np.abs(p).max()) if p.size else 0.0
+    share = np.abs(p) / top if top > 0 else np.zeros(p.shape)
+    speed = MIN_DOT_SPEED + (MAX_DOT_SPEED - MIN_DOT_SPEED) * share
+    return np.where(np.abs(p) > theme.IDLE_W, np.sign(p) * speed, 0.0)
+
+
+def _rgb(hex_colour: str) -> np.ndarray:
+    return np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)], dtype=float)
+
+
+def colour_depth(power_w: np.ndarray) -> np.ndarray:
+    """Depth 0..1 of a house colour: log(|P| / IDLE_W) / log(SATURATION_W / IDLE_W), clipped."""
+    p = np.maximum(np.abs(np.asarray(power_w, dtype=float)), theme.IDLE_W)
+    return np.clip(np.log(p / theme.IDLE_W) / math.log(SATURATION_W / theme.IDLE_W), 0.0, 1.0)
+
+
+def house_colour(power_w: np.ndarray) -> list[str]:
+    """Diverging colour of net powers: grey when idle, red importing, green exporting, deeper with |P|."""
+    p = np.atleast_1d(np.asarray(power_w, dtype=float))
+    depth = colour_depth(p)[:, None]
+    red = _rgb(IMPORT_LIGHT) + depth * (_rgb(IMPORT_DEEP) - _rgb(IMPORT_LIGHT))
+    green = _rgb(EXPORT_LIGHT) + depth * (_rgb(EXPORT_DEEP) - _rgb(EXPORT_LIGHT))
+    rgb = np.where((p < 0)[:, None], red, green)
+    out = ["#{:02x}{:02x}{:02x}".format(*np.round(c).astype(int)) for c in rgb]
+    return [IDLE_COLOUR if abs(w) < theme.IDLE_W else c for w, c in zip(p, out, strict=True)]
 
 
 def net_label(house_id: str, net_w: float) -> str:
-    """Graph label of a house: its id and net power, coarse so that it does not flicker."""
-    return f"{house_id}  {format_power(net_w, signed=True, resolution=COARSE)}"
+    """Label of a house: its id (cut when long) and net power, coarse so that it does not flicker."""
+    shown = house_id if len(house_id) <= gl.ID_CHARS else house_id[: gl.ID_CHARS - 1] + "…"
+    return f"{shown} {format_power(net_w, signed=True, resolution=COARSE)}"
+
+
+_GROUP_WORD = {gl.GROUP_EXPORT: "export", gl.GROUP_IMPORT: "import", gl.GROUP_IDLE: "idle"}
+
+
+def group_label(role: str, count: int, power_w: float) -> str:
+    """Two-line label of a group node: "1,234 others" / "export 56.7 kW" (or "idle")."""
+    if count == 0:
+        return ""
+    word = _GROUP_WORD[role]
+    value = "" if role == gl.GROUP_IDLE else " " + format_power(abs(power_w), resolution=COARSE)
+    return f"{count:,} {'other' if count == 1 else 'others'}\n{word}{value}"
+
+
+def group_name(role: str, count: int) -> str:
+    """Name of a group node in its tooltip: "1,234 others exporting"."""
+    doing = {gl.GROUP_EXPORT: "exporting", gl.GROUP_IMPORT: "importing", gl.GROUP_IDLE: "idle"}[role]
+    return f"{count:,} {'other' if count == 1 else 'others'} {doing}"
+
+
+def bus_label(shared_w: float) -> str:
+    """Text inside the bus marker."""
+    return f"Bus\nshared\n{format_power(shared_w, resolution=COARSE)}"
+
+
+def grid_state(grid_export_w: float, grid_import_w: float) -> int:
+    """+1 exporting to the grid, −1 importing from it, 0 idle (under IDLE_W either way)."""
+    net = grid_export_w - grid_import_w
+    return 1 if net > theme.IDLE_W else -1 if net < -theme.IDLE_W else 0
+
+
+def grid_label(grid_export_w: float, grid_import_w: float) -> str:
+    """Text inside the grid marker: "Grid / export / 313.8 kW", or "Grid / idle"."""
+    state = grid_state(grid_export_w, grid_import_w)
+    if state == 0:
+        return "Grid\nidle"
+    word, value = ("export", grid_export_w) if state > 0 else ("import", grid_import_w)
+    return f"Grid\n{word}\n{format_power(value, resolution=COARSE)}"
+
+
+def legend_stops_w() -> tuple[float, ...]:
+    """Net powers shown in the colour legend, import to export. [W]"""
+    return (-5000.0, -1000.0, -150.0, 0.0, 150.0, 1000.0, 5000.0)
+
+
+def legend_html() -> str:
+    """The compact legend: colour stops with labels, and how to read edges and dots."""
+    stops = legend_stops_w()
+    cells = []
+    for w, colour in zip(stops, house_colour(np.array(stops)), strict=True):
+        text = f"idle &lt;{format_power(theme.IDLE_W)}" if w == 0 else format_power(w, signed=True, resolution=COARSE)
+        cells.append(
+            f'<span style="display:inline-flex;align-items:center;gap:3px;white-space:nowrap">'
+            f'<span style="display:inline-block;width:11px;height:11px;border-radius:50%;background:{colour}"></span>{text}</span>'
+        )
+    return (
+        '<div class="leg-graph-legend" style="font-size:0.8em;line-height:1.5;opacity:.85">'
+        '<div style="display:flex;flex-wrap:wrap;gap:4px 10px">'
+        f"<b>House net power</b> {''.join(cells)}</div>"
+        f'<div><span style="color:{theme.GREEN}">■</span> export <span style="color:{theme.RED}">■</span> import '
+        f'<span style="color:{theme.GREY}">■</span> idle · edge width: power relative to the largest flow shown · '
+        "dots move the way power flows, faster for more</div></div>"
+    )
+
+
+# ------------------------------------------------------------------ selection for the overview (pure, O(n))
+@dataclasses.dataclass(frozen=True, eq=False)
+class Overview:
+    """Who is drawn where in the overview, and the groups' counts and sums. Shared: read-only.
+
+    ``exporters`` / ``importers`` hold house indices, largest |net| first (at most
+    ``top_n`` each). ``group`` maps each group role to (count, sums), with sums of
+    net, PV, base and flex power over its members. [W]
+    """
+
+    exporters: np.ndarray
+    importers: np.ndarray
+    drawn: np.ndarray  # (n,) bool: drawn in its own slot
+    group_of: np.ndarray  # (n,) int8: +1 exporting, −1 importing, 0 idle
+    group: dict[str, tuple[int, np.ndarray]]
+
+
+def _top(values: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the `count` largest of `values` that are above IDLE_W, largest first; O(n)."""
+    candidates = np.flatnonzero(values > theme.IDLE_W)
+    if len(candidates) > count:
+        part = np.argpartition(-values[candidates], count - 1)[:count]
+        candidates = candidates[part]
+    return candidates[np.argsort(-values[candidates], kind="stable")]
+
+
+def select_overview(net_power_w: np.ndarray, pv_power_w: np.ndarray, base_load_w: np.ndarray, flex_load_w: np.ndarray, top_n: int) -> Overview:
+    """Pick the `top_n` largest exporters and importers by |net| and sum up the rest by sign. O(n)."""
+    net = np.asarray(net_power_w, dtype=float)
+    exporters, importers = _top(net, top_n), _top(-net, top_n)
+    drawn = np.zeros(len(net), dtype=bool)
+    drawn[exporters] = True
+    drawn[importers] = True
+    group_of = edge_state(net).astype(np.int8)
+    # Sums per group with one bincount per quantity over the houses not drawn: O(n).
+    code = np.where(drawn, 3, group_of + 1)  # 0 importing, 1 idle, 2 exporting, 3 drawn
+    counts = np.bincount(code, minlength=4)
+    sums = np.stack([np.bincount(code, weights=np.asarray(v, dtype=float), minlength=4) for v in (net, pv_power_w, base_load_w, flex_load_w)], axis=1)
+    group = {gl.GROUP_IMPORT: (int(counts[0]), sums[0]), gl.GROUP_IDLE: (int(counts[1]), sums[1]), gl.GROUP_EXPORT: (int(counts[2]), sums[2])}
+    return Overview(exporters=exporters, importers=importers, drawn=drawn, group_of=group_of, group=group)
+
+
+_ROLE_OF_GROUP = {1: gl.GROUP_EXPORT, -1: gl.GROUP_IMPORT, 0: gl.GROUP_IDLE}
+
+
+@functools.lru_cache(maxsize=8)
+def house_index(house_ids: tuple[str, ...]) -> dict[str, int]:
+    """Lookup of a house by id, case-insensitive, and by its number ("42" or "h42" → H042). Shared."""
+    index: dict[str, int] = {}
+    for i, h in enumerate(house_ids):
+        key = h.strip().upper()
+        index.setdefault(key, i)
+        digits = key.lstrip("H")
+        if digits.isdigit():
+            index.setdefault(f"#{int(digits)}", i)
+    return index
+
+
+def find_house(house_ids: tuple[str, ...], query: str) -> int | None:
+    """Index of the house `query` names (exact id, any case, or its number), None if none does."""
+    key = query.strip().upper()
+    if not key:
+        return None
+    index = house_index(house_ids)
+    if key in index:
+        return index[key]
+    digits = key.lstrip("H")
+    return index.get(f"#{int(digits)}") if digits.isdigit() else None
+
+
+# ------------------------------------------------------------------ browser code
+_MAX_ABS_JS = "let m = 0; for (let i = 0; i < xs.length; i++) { const a = Math.abs(xs[i]); if (a > m) m = a; }"
+_WIDTH_JS = f"""{_MAX_ABS_JS}
+return Array.from(xs, (p) => m > 0 ? {MIN_WIDTH_PX} + {MAX_WIDTH_PX - MIN_WIDTH_PX} * Math.abs(p) / m : {MIN_WIDTH_PX});"""
+_ARROW_SIZE_JS = f"""{_MAX_ABS_JS}
+return Array.from(xs, (p) => Math.abs(p) * 1000 > {theme.IDLE_W} ? 6 + {MIN_WIDTH_PX} + {MAX_WIDTH_PX - MIN_WIDTH_PX} * Math.abs(p) / m : 0);"""
+_ARROW_ANGLE_JS = "const a0 = source.data.a0; return Array.from(xs, (p, i) => a0[i] + (p < 0 ? Math.PI : 0) - Math.PI / 2);"
+_STATE_COLOUR_JS = (
+    f"return Array.from(xs, (p) => p * 1000 > {theme.IDLE_W} ? '{theme.GREEN}' : p * 1000 < -{theme.IDLE_W} ? '{theme.RED}' : '{theme.GREY}');"
+)
+_HOUSE_COLOUR_JS = f"""
+const rgb = (h) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16));
+const il = rgb('{IMPORT_LIGHT}'), id = rgb('{IMPORT_DEEP}'), el = rgb('{EXPORT_LIGHT}'), ed = rgb('{EXPORT_DEEP}');
+const hex = (c) => '#' + c.map((v) => Math.round(v).toString(16).padStart(2, '0')).join('');
+return Array.from(xs, (kw) => {{
+  const w = kw * 1000;
+  if (!(Math.abs(w) >= {theme.IDLE_W})) return '{IDLE_COLOUR}';
+  const d = Math.min(1, Math.max(0, Math.log(Math.abs(w) / {theme.IDLE_W}) / Math.log({SATURATION_W / theme.IDLE_W})));
+  const [a, b] = w < 0 ? [il, id] : [el, ed];
+  return hex(a.map((v, j) => v + d * (b[j] - v)));
+}});"""
+
+#: The dots: a client-only source moved in place on every animation frame; started
+#: once per figure (when it is laid out or its edges change), stopped when the figure
+#: leaves the page. `edges` rows run x0,y0 → x1,y1 in the export direction.
+_DOTS_JS = f"""
+const reg = window.__leg_flow_dots || (window.__leg_flow_dots = new Map());
+if (reg.has(dots.id)) return;
+if (window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches) return;
+const per = {DOTS_PER_EDGE};
+const st = {{phase: [], last: performance.now(), check: performance.now(), lost: 0}};
+reg.set(dots.id, st);
+const find = () => {{
+  const B = window.Bokeh;
+  if (!B || !B.index) return null;
+  const roots = B.index instanceof Map ? [...B.index.values()] : Object.values(B.index);
+  const seen = new Set();
+  let found = null;
+  const visit = (v) => {{
+    if (!v || found || seen.has(v)) return;
+    seen.add(v);
+    if (v.model === fig) {{ found = v; return; }}
+    for (const c of (v.child_views || [])) visit(c);
+  }};
+  for (const r of roots) {{
+    visit(r);
+    if (!found && r.owner && typeof r.owner.all_views === 'function') for (const v of r.owner.all_views()) visit(v);
+  }}
+  return found;
+}};
+const attached = () => {{
+  if (fig.document == null) return false;
+  const v = find();
+  const el = v && (v.canvas_view ? v.canvas_view.el : v.el);
+  return !!(el && el.isConnected);
+}};
+const col = (d, c) => (d instanceof Map ? d.get(c) : d[c]);
+const step = (now) => {{
+  const dt = Math.min(0.1, Math.max(0, (now - st.last) / 1000));
+  st.last = now;
+  if (now - st.check > 1000) {{
+    st.check = now;
+    st.lost = attached() ? 0 : st.lost + 1;
+    if (st.lost >= 2) {{ reg.delete(dots.id); return; }}
+  }}
+  const d = edges.data, p = col(d, 'p'), v = col(d, 'v');
+  const x0 = col(d, 'x0'), y0 = col(d, 'y0'), x1 = col(d, 'x1'), y1 = col(d, 'y1');
+  const X = col(dots.data, 'x'), Y = col(dots.data, 'y');
+  if (p && X && x0) {{
+    let m = 0;
+    for (let e = 0; e < p.length; e++) if (v[e] > 0) m = Math.max(m, Math.abs(p[e]));
+    const n = Math.min(p.length, Math.floor(X.length / per));
+    for (let e = 0; e < n; e++) {{
+      const w = Math.abs(p[e]) * 1000;
+      if (!(v[e] > 0) || !(w > {theme.IDLE_W}) || !(m > 0)) {{
+        for (let j = 0; j < per; j++) {{ X[e * per + j] = NaN; Y[e * per + j] = NaN; }}
+        continue;
+      }}
+      const speed = ({MIN_DOT_SPEED} + {MAX_DOT_SPEED - MIN_DOT_SPEED} * Math.abs(p[e]) / m) * Math.sign(p[e]);
+      let ph = st.phase[e] === undefined ? (e * 0.618) % 1 : st.phase[e];
+      ph = ((ph + speed * dt) % 1 + 1) % 1;
+      st.phase[e] = ph;
+      for (let j = 0; j < per; j++) {{
+        const t = (ph + j / per) % 1;
+        X[e * per + j] = x0[e] + t * (x1[e] - x0[e]);
+        Y[e * per + j] = y0[e] + t * (y1[e] - y0[e]);
+      }}
+    }}
+    dots.change.emit();
+  }}
+  requestAnimationFrame(step);
+}};
+requestAnimationFrame(step);
+"""
 
 
 class FlowGraph(View):
-    """Live directed graph of the community's power flows (see module docstring)."""
+    """Live flow graph of the community (see the module docstring).
 
+    The panel is a Column of: the search row (text box and its message; not on a
+    wall screen), the figure (named ``flow_graph``), which keeps a square frame and
+    fills the width it is given, never smaller than ``frame_px``, and the colour legend.
+    """
+
+    label_px = param.Number(
+        default=gl.LABEL_PX, bounds=(7, 40), constant=True, doc="Text size of the labels; shrinks only if they would not fit frame_px. [px]"
+    )
+    frame_px = param.Integer(
+        default=gl.FRAME_PX, bounds=(200, 2000), constant=True, doc="Side of the square frame the layout is made for, and the smallest drawn. [px]"
+    )
+    top_n = param.Integer(default=gl.TOP_N, bounds=(1, 40), constant=True, doc="Largest exporters and importers drawn one by one in the overview.")
+    detail_limit = param.Integer(
+        default=gl.DETAIL_LIMIT, bounds=(1, 200), constant=True, doc="Up to this many houses every house is drawn and labelled."
+    )
+    dark = param.Boolean(default=False, constant=True, doc="Label colours for the dark theme (contrast of at least 4.5:1).")
+    wall = param.Boolean(
+        default=False, constant=True, doc="Wall screen: no search box, and the square fits the height it is given as well as the width."
+    )
+
+    def __init__(self, schedule: Callable[[Callable[[], None]], None] | None = None, **params: Any):
+        # `schedule(fn)` runs fn in this session's document context: a search arrives on a
+        # widget callback, which may run outside the document lock (Panel's thread pool).
+        self._schedule = schedule
+        super().__init__(**params)
+
+    # ------------------------------------------------------------------ build
     def build(self) -> Any:
+        if self._schedule is None:
+            doc = pn.state.curdoc
+            if doc is not None and doc.session_context is not None:
+
+                def on_next_tick(fn: Callable[[], None]) -> None:
+                    doc.add_next_tick_callback(fn)
+
+                self._schedule = on_next_tick
+            else:
+                self._schedule = lambda fn: fn()
         self._ids: tuple[str, ...] | None = None
-        # One source for edges and their arrowheads: geometry is static, power/state/angle change.
-        self.edges = ColumnSync(ColumnDataSource(data=dict(xs=[], ys=[], ax=[], ay=[], angle=[], state=[], power_kw=[], src=[], dst=[])))
+        self._layout: gl.GraphLayout | None = None
+        self._overview = False
+        self._search_index: int | None = None
+        self.edges = ColumnSync(ColumnDataSource(data=dict(x0=[], y0=[], x1=[], y1=[], ax=[], ay=[], a0=[], p=[], v=[], a=[], b=[])))
         self.houses = ColumnSync(
             ColumnDataSource(
-                data=dict(x=[], y=[], house_id=[], net_kw=[], pv_kw=[], base_kw=[], flex_kw=[], appliance=[], label=[], label_y=[])
+                data=dict(x=[], y=[], s=[], m=[], lx=[], ly=[], la=[], al=[], v=[], id=[], n=[], pv=[], bl=[], fl=[], ap=[], label=[])
             )
         )
-        self.hubs = ColumnSync(ColumnDataSource(data=dict(x=[], y=[], name=[], marker=[], color=[], label=[], label_y=[])))
+        self.hubs = ColumnSync(ColumnDataSource(data=dict(x=[], y=[], s=[], m=[], fill=[], line=[], label=[], name=[])))
+        self.mark = ColumnSync(ColumnDataSource(data=dict(x=[], y=[], s=[])))
+        # Moved by the browser only: never synchronised back to the server.
+        self.dots = ColumnDataSource(data=dict(x=[], y=[]), syncable=False)
         self.figure = self._figure()
-        return pn.pane.Bokeh(self.figure, sizing_mode="fixed")
+        self.search = pn.widgets.TextInput(
+            placeholder="Find a house by id, e.g. H001", sizing_mode="stretch_width", max_width=260, margin=(2, 8, 2, 0)
+        )
+        self.message = pn.pane.HTML("", sizing_mode="stretch_width", margin=(6, 4, 2, 4), styles={"font-size": "0.85em"})
+        self._search_watcher: Any = self.search.param.watch(self._on_search, "value")
+        self.legend = pn.pane.HTML(legend_html(), sizing_mode="stretch_width", margin=(0, 4))
+        if self.wall:
+            self.pane = pn.pane.Bokeh(self.figure, sizing_mode="scale_both", min_width=self.frame_px + 8, min_height=self.frame_px + 8)
+            return pn.Column(self.pane, self.legend, sizing_mode="stretch_both")
+        self.pane = pn.pane.Bokeh(self.figure, sizing_mode="scale_width", min_width=self.frame_px + 8, min_height=self.frame_px + 8)
+        return pn.Column(pn.Row(self.search, self.message, sizing_mode="stretch_width"), self.pane, self.legend, sizing_mode="stretch_width")
 
     def _figure(self) -> Any:
+        half = self.frame_px / 2
         fig = figure(
-            frame_width=FRAME_PX,
-            frame_height=FRAME_PX,
-            x_range=Range1d(start=-2, end=2),
-            y_range=Range1d(start=-2, end=2),
+            x_range=Range1d(start=-half, end=half),
+            y_range=Range1d(start=-half, end=half),
+            width=self.frame_px + 8,
+            height=self.frame_px + 8,
+            min_width=self.frame_px + 8,
+            min_height=self.frame_px + 8,
+            sizing_mode="scale_both" if self.wall else "scale_width",
+            aspect_ratio=1.0,
             toolbar_location=None,
             tools="",
-            min_border=8,
+            min_border=4,
             background_fill_color=None,
             border_fill_color=None,
             outline_line_color=None,
@@ -109,141 +455,313 @@ class FlowGraph(View):
         )
         fig.axis.visible = False
         fig.grid.visible = False
-        state_cmap = linear_cmap("state", (theme.RED, theme.GREY, theme.GREEN), -1, 1)
-        width = transform("power_kw", CustomJSTransform(v_func=_WIDTH_JS))
-        edge_r = fig.multi_line("xs", "ys", source=self.edges.source, line_color=state_cmap, line_width=width, line_alpha=0.85)
+        es = self.edges.source
+        state_colour = transform("p", CustomJSTransform(v_func=_STATE_COLOUR_JS))
+        edge_r = fig.segment(
+            "x0", "y0", "x1", "y1", source=es, line_color=state_colour, line_width=transform("p", CustomJSTransform(v_func=_WIDTH_JS)),
+            line_alpha="v", line_cap="round", name="graph_edges",
+        )
         edge_r.hover_glyph = None
         fig.scatter(
-            "ax", "ay", source=self.edges.source, marker="triangle", angle="angle",
-            size=transform("power_kw", CustomJSTransform(v_func=_ARROW_JS)), fill_color=state_cmap, line_color=state_cmap,
+            "ax", "ay", source=es, marker="triangle", size=transform("p", CustomJSTransform(v_func=_ARROW_SIZE_JS)),
+            angle=transform("p", CustomJSTransform(v_func=_ARROW_ANGLE_JS, args=dict(source=es))),
+            fill_color=state_colour, line_color=state_colour, fill_alpha="v", line_alpha="v", name="graph_arrows",
         )
+        fig.scatter("x", "y", source=self.dots, size=5, fill_color="#ffffff", line_color="#444444", line_width=1, fill_alpha=0.95,
+                    name="graph_dots")
+        hs = self.houses.source
         house_r = fig.scatter(
-            "x", "y", source=self.houses.source, size=20, marker="circle",
-            fill_color=linear_cmap("net_kw", theme.NET_PALETTE, *theme.NET_PALETTE_KW), line_color="#555555", line_width=1.2,
+            "x", "y", source=hs, size="s", marker="m", fill_color=transform("n", CustomJSTransform(v_func=_HOUSE_COLOUR_JS)),
+            line_color="#555555", line_width=1.0, fill_alpha="v", line_alpha="v", name="graph_houses",
         )
-        hub_r = fig.scatter("x", "y", source=self.hubs.source, size=HUB_PX, marker="marker", fill_color="color", line_color="#555555", line_width=1.5)
-        fig.text("x", "label_y", text="label", source=self.houses.source, text_align="center", text_baseline="top",
-                 text_font_size="11px", text_color=theme.LABEL_GREY)
-        fig.text("x", "label_y", text="label", source=self.hubs.source, text_align="center", text_baseline="top",
-                 text_font_size="12px", text_color=theme.LABEL_GREY, text_font_style="bold")
+        fig.scatter("x", "y", source=self.mark.source, size="s", marker="circle", fill_color=None, line_color=HIGHLIGHT, line_width=2.5,
+                    name="graph_mark")
+        self._house_text = fig.text(
+            "lx", "ly", text="label", source=hs, angle="la", text_align="al", text_baseline="middle",
+            text_font_size=f"{self.label_px}px", text_color=theme.text_colours("dark" if self.dark else "light")["muted"],
+            text_line_height=gl.LINE_EM, name="graph_labels",
+        )
+        hub_r = fig.scatter("x", "y", source=self.hubs.source, size="s", marker="m", fill_color="fill", line_color="line", line_width=2.5,
+                           name="graph_hubs")
+        self._hub_text = fig.text(
+            "x", "y", text="label", source=self.hubs.source, text_align="center", text_baseline="middle",
+            text_font_size=f"{self.label_px}px", text_color=HUB_TEXT, text_font_style="bold", text_line_height=gl.LINE_EM,
+            name="graph_hub_labels",
+        )
         fig.add_tools(
             HoverTool(
                 renderers=[house_r],
                 tooltips=[
-                    ("House", "@house_id"),
-                    ("Production (PV)", "@pv_kw{0.00} kW"),
-                    ("Consumption", "@base_kw{load} kW"),
-                    ("  base load", "@base_kw{0.00} kW"),
-                    ("  flex load", "@flex_kw{0.00} kW (@appliance)"),
-                    ("Net power", "@net_kw{+0.00} kW"),
+                    ("House", "@id"),
+                    ("Production (PV)", "@pv{0.00} kW"),
+                    ("Consumption", "@bl{load} kW"),
+                    ("  base load", "@bl{0.00} kW"),
+                    ("  flex load", "@fl{0.00} kW (@ap)"),
+                    ("Net power", "@n{+0.00} kW"),
                 ],
                 # Consumption = base + flex is added up in the browser rather than sent.
-                formatters={"@base_kw": CustomJSHover(
-                    args=dict(source=self.houses.source),
+                formatters={"@bl": CustomJSHover(
+                    args=dict(source=hs),
                     code=(
                         "const i = special_vars.index;"
-                        "return format == 'load' ? (source.data.base_kw[i] + source.data.flex_kw[i]).toFixed(2) : value.toFixed(2);"
+                        "return format == 'load' ? (source.data.bl[i] + source.data.fl[i]).toFixed(2) : value.toFixed(2);"
                     ),
                 )},
                 name="house_hover",
             ),
-            HoverTool(renderers=[hub_r], tooltips=[("", "@label")], name="hub_hover"),
+            HoverTool(renderers=[hub_r], tooltips=[("", "@name")], name="hub_hover"),
             HoverTool(
                 renderers=[edge_r],
-                tooltips=[("Flow", "@src → @dst"), ("Power", "@power_kw{0.00} kW")],
+                tooltips=[("Flow", "@a{flow}"), ("Power", "@p{abs} kW")],
+                formatters={
+                    "@a": CustomJSHover(
+                        args=dict(source=es),
+                        code="const i = special_vars.index; const d = source.data;"
+                        "return d.p[i] < 0 ? d.b[i] + ' → ' + d.a[i] : d.a[i] + ' → ' + d.b[i];",
+                    ),
+                    "@p": CustomJSHover(code="return Math.abs(value).toFixed(2);"),
+                },
                 line_policy="interp",
                 name="edge_hover",
             ),
         )
-        self._house_renderer = house_r
+        start = CustomJS(args=dict(fig=fig, edges=es, dots=self.dots), code=_DOTS_JS)
+        fig.js_on_change("inner_width", start)
+        es.js_on_change("data", start)
         return fig
 
-    # ------------------------------------------------------------------ updates
+    # ------------------------------------------------------------------ layout (once per house set)
     def _relayout(self, snap: Snapshot) -> None:
-        lay = community_layout(snap.house_ids)
-        hx, hy = lay.house_xy[:, 0], lay.house_xy[:, 1]
-        self.figure.x_range.start, self.figure.x_range.end = lay.x_range
-        self.figure.y_range.start, self.figure.y_range.end = lay.y_range
-        size_px = lay.node_size_px(FRAME_PX)
-        self._house_renderer.glyph.size = size_px
-        data_per_px = (lay.x_range[1] - lay.x_range[0]) / FRAME_PX
-        # Edges run from rim to rim, so hovering a node shows the node, not its edge;
-        # the geometry never changes with the flow, only colour, width and arrowheads do.
-        rim = {BUS: (HUB_PX / 2 + 2) * data_per_px, GRID: (HUB_PX / 2 + 2) * data_per_px}
-        house_rim = (size_px / 2 + 2) * data_per_px
-        xs, ys, arrow_x, arrow_y, export_angle = [], [], [], [], []
-        for src, dst in lay.graph.edges:  # every edge points the export way: house → bus → grid
-            (x0, y0), (x1, y1) = lay.position(src), lay.position(dst)
-            length = max(math.hypot(x1 - x0, y1 - y0), 1e-9)
-            ux, uy = (x1 - x0) / length, (y1 - y0) / length
-            r0, r1 = rim.get(src, house_rim), rim.get(dst, house_rim)
-            xs.append([float(x0 + r0 * ux), float(x1 - r1 * ux)])
-            ys.append([float(y0 + r0 * uy), float(y1 - r1 * uy)])
-            # Arrowheads sit at 55 % of the way from the outer end to the inner one.
-            arrow_x.append(x0 + 0.55 * (x1 - x0))
-            arrow_y.append(y0 + 0.55 * (y1 - y0))
-            export_angle.append(math.atan2(y1 - y0, x1 - x0))
-        self._export_angle = np.array(export_angle)
-        self._edge_names = [(str(s), str(d)) for s, d in lay.graph.edges]
-        self._ids = snap.house_ids
-        self.edges.replace(dict(xs=xs, ys=ys, ax=pack(arrow_x), ay=pack(arrow_y), **self._edge_columns(snap)))
-        label_dy = (size_px / 2 + 2) * data_per_px
-        self.houses.replace(dict(x=pack(hx), y=pack(hy), house_id=list(snap.house_ids), label_y=pack(hy - label_dy), **self._house_columns(snap)))
-        (bx, by), (gx, gy) = lay.bus_xy, lay.grid_xy
-        self.hubs.replace(
+        ids = snap.house_ids
+        self._ids = ids
+        self._overview = len(ids) > self.detail_limit
+        if self._overview:
+            id_chars = per_snapshot(snap, "graph.id_chars", lambda: max((len(h) for h in ids), default=1))
+            lay = gl.overview_layout(id_chars, len(ids), self.top_n, self.frame_px, self.label_px)
+            roles = gl.overview_roles(self.top_n)
+        else:
+            lay = gl.community_layout(ids, self.frame_px, self.label_px)
+            roles = ("house",) * len(ids)
+        self._layout = lay
+        self._roles = roles
+        self._search_index = find_house(ids, self.search.value) if self.search.value else None
+        font = f"{lay.font_px:g}px"
+        self._house_text.glyph.text_font_size = font
+        self._hub_text.glyph.text_font_size = font
+        k = lay.slot_count
+        seg = lay.edge_segments()
+        share = 0.55  # arrowheads sit at 55 % of the way from the outer end
+        arrow = seg[:, 0] + share * (seg[:, 1] - seg[:, 0])
+        export_angle = np.arctan2(seg[:, 1, 1] - seg[:, 0, 1], seg[:, 1, 0] - seg[:, 0, 0])
+        sizes = [lay.node_px * (1.6 if r in gl.GROUP_ROLES else 1.0) for r in roles]
+        markers = ["square" if r in gl.GROUP_ROLES else "circle" for r in roles]
+        columns = self._columns(snap)
+        self.edges.replace(
             dict(
-                x=[bx, gx],
-                y=[by, gy],
-                name=[BUS, GRID],
-                marker=["hex", "square"],
-                label_y=[by - 26 * data_per_px, gy - 26 * data_per_px],
-                **self._hub_columns(snap),
+                x0=pack(seg[:, 0, 0], 1), y0=pack(seg[:, 0, 1], 1), x1=pack(seg[:, 1, 0], 1), y1=pack(seg[:, 1, 1], 1),
+                ax=pack(arrow[:, 0], 1), ay=pack(arrow[:, 1], 1), a0=pack(export_angle, 3), b=[BUS] * k + [GRID], **columns["edges"],
             )
         )
-
-    def _edge_columns(self, snap: Snapshot) -> dict:
-        p = snap.edge_power_w()
-        state = edge_state(p)
-        src = [a if s >= 0 else b for (a, b), s in zip(self._edge_names, state, strict=True)]
-        dst = [b if s >= 0 else a for (a, b), s in zip(self._edge_names, state, strict=True)]
-        # A triangle marker points up at angle 0; turn it to the flow direction.
-        angle = self._export_angle + np.where(state < 0, np.pi, 0.0) - np.pi / 2
-        return dict(angle=pack(angle, 2), state=state.tolist(), power_kw=pack(np.abs(p) / 1000.0, 2), src=src, dst=dst)
-
-    @staticmethod
-    def _house_columns(snap: Snapshot) -> dict:
-        if snap.house_count <= LABEL_LIMIT:
-            labels = [net_label(h, w) for h, w in zip(snap.house_ids, snap.net_power_w, strict=True)]
-        elif snap.house_count <= ID_LABEL_LIMIT:
-            labels = list(snap.house_ids)
-        else:
-            labels = [""] * snap.house_count
-        return dict(
-            net_kw=pack(snap.net_power_w / 1000.0, 2),
-            pv_kw=pack(snap.pv_power_w / 1000.0, 2),
-            base_kw=pack(snap.base_load_w / 1000.0, 2),
-            flex_kw=pack(snap.flex_load_w / 1000.0, 2),
-            appliance=[snap.flex_appliance(i) or "none" for i in range(snap.house_count)],
-            label=labels,
+        self.houses.replace(
+            dict(
+                x=pack(lay.slot_xy[:, 0], 1), y=pack(lay.slot_xy[:, 1], 1), s=pack(sizes, 1), m=markers,
+                lx=pack(lay.label_xy[:, 0], 1), ly=pack(lay.label_xy[:, 1], 1), la=pack(lay.label_angle_rad, 3),
+                al=["left" if left else "right" for left in lay.label_left], **columns["houses"],
+            )
         )
+        self.hubs.replace(
+            dict(
+                x=[lay.bus_xy[0], lay.grid_xy[0]], y=[lay.bus_xy[1], lay.grid_xy[1]], s=[lay.hub_px, lay.hub_px],
+                m=["circle", "square"], name=[BUS, GRID], **columns["hubs"],
+            )
+        )
+        self.mark.replace(columns["mark"])
+        hidden = [math.nan] * (DOTS_PER_EDGE * (k + 1))
+        self.dots.data = dict(x=list(hidden), y=list(hidden))
+
+    # ------------------------------------------------------------------ columns
+    def _columns(self, snap: Snapshot) -> dict[str, dict]:
+        """All columns that change with the snapshot: shared ones, then this session's search."""
+        if self._overview:
+            base = per_snapshot(snap, ("graph.overview", self.top_n), lambda: self._overview_columns(snap))
+            return self._with_search(snap, base)
+        base = per_snapshot(snap, "graph.detail", lambda: self._detail_columns(snap))
+        cols = dict(base)
+        i = self._search_index
+        lay = self._layout
+        assert lay is not None
+        cols["mark"] = self._mark(i) if i is not None and i < lay.slot_count else dict(x=[], y=[], s=[])
+        cols["message"] = self._message(snap, i)
+        return cols
+
+    def _mark(self, slot: int) -> dict:
+        lay = self._layout
+        assert lay is not None
+        x, y = lay.slot_xy[slot]
+        return dict(x=[round(float(x), 1)], y=[round(float(y), 1)], s=[lay.node_px + 9])
 
     @staticmethod
     def _hub_columns(snap: Snapshot) -> dict:
-        grid_w = snap.grid_export_w - snap.grid_import_w
-        exporting, importing = grid_w > theme.IDLE_W, grid_w < -theme.IDLE_W
-        exchange = snap.grid_export_w if exporting else snap.grid_import_w
-        grid_text = f"{'export' if exporting else 'import'} {format_power(exchange, resolution=COARSE)}" if exporting or importing else "idle"
+        state = grid_state(snap.grid_export_w, snap.grid_import_w)
         return dict(
-            color=[theme.BUS_BLUE, theme.GREEN if exporting else theme.RED if importing else theme.GREY],
-            label=[f"Bus · shared {format_power(snap.shared_w, resolution=COARSE)}", f"Grid · {grid_text}"],
+            fill=[BUS_FILL, GRID_FILL[state]],
+            line=[theme.BUS_BLUE, {1: theme.GREEN, -1: theme.RED, 0: theme.GREY}[state]],
+            label=[bus_label(snap.shared_w), grid_label(snap.grid_export_w, snap.grid_import_w)],
         )
 
+    @staticmethod
+    def _grid_kw(snap: Snapshot) -> float:
+        return (snap.grid_export_w - snap.grid_import_w) / 1000.0
+
+    def _detail_columns(self, snap: Snapshot) -> dict[str, dict]:
+        """Every house in its own slot (the same for every session)."""
+        ids = snap.house_ids
+        k = len(ids)
+        p_kw = np.append(snap.net_power_w, snap.grid_export_w - snap.grid_import_w) / 1000.0
+        return dict(
+            houses=dict(
+                v=[1] * k,
+                id=list(ids),
+                n=pack(snap.net_power_w / 1000.0, 2),
+                pv=pack(snap.pv_power_w / 1000.0, 2),
+                bl=pack(snap.base_load_w / 1000.0, 2),
+                fl=pack(snap.flex_load_w / 1000.0, 2),
+                ap=[snap.flex_appliance(i) or "none" for i in range(k)],
+                label=[net_label(h, w) for h, w in zip(ids, snap.net_power_w, strict=True)],
+            ),
+            edges=dict(p=pack(p_kw, 2), v=[0.85] * (k + 1), a=[*ids, BUS]),
+            hubs=self._hub_columns(snap),
+        )
+
+    def _overview_columns(self, snap: Snapshot) -> dict[str, Any]:
+        """The overview's slots filled from this snapshot (the same for every session; search slot empty)."""
+        sel = select_overview(snap.net_power_w, snap.pv_power_w, snap.base_load_w, snap.flex_load_w, self.top_n)
+        roles = gl.overview_roles(self.top_n)
+        k = len(roles)
+        slot_house = np.full(k, -1, dtype=np.int64)
+        slot_house[: len(sel.exporters)] = sel.exporters
+        # Importers fill the lower half clockwise from the gap: largest next to the grid.
+        slot_house[k - len(sel.importers) :] = sel.importers[::-1]
+        values = np.zeros((k, 4))  # net, pv, base, flex [W]
+        houses = slot_house >= 0
+        idx = slot_house[houses]
+        values[houses] = np.column_stack([snap.net_power_w[idx], snap.pv_power_w[idx], snap.base_load_w[idx], snap.flex_load_w[idx]])
+        ids = [""] * k
+        labels = [""] * k
+        appliance = ["none"] * k
+        visible = [0] * k
+        for slot in np.flatnonzero(houses).tolist():
+            i = int(slot_house[slot])
+            ids[slot] = snap.house_ids[i]
+            labels[slot] = net_label(ids[slot], snap.net_power_w[i])
+            appliance[slot] = snap.flex_appliance(i) or "none"
+            visible[slot] = 1
+        for s, role in enumerate(roles):
+            if role in gl.GROUP_ROLES:
+                count, sums = sel.group[role]
+                values[s] = sums
+                ids[s] = group_name(role, count)
+                labels[s] = group_label(role, count, sums[0])
+                visible[s] = 1 if count else 0
+        return dict(selection=sel, slot_house=slot_house, values=values, ids=ids, labels=labels, appliance=appliance, visible=visible,
+                    grid_w=snap.grid_export_w - snap.grid_import_w, hubs=self._hub_columns(snap))
+
+    def _with_search(self, snap: Snapshot, base: dict[str, Any]) -> dict[str, dict]:
+        """Turn the shared overview into this session's columns: O(slots), plus O(1) for the searched house."""
+        values = base["values"]
+        ids, labels, appliance, visible = base["ids"], base["labels"], base["appliance"], base["visible"]
+        i = self._search_index
+        mark: dict = dict(x=[], y=[], s=[])
+        roles = self._roles
+        if i is not None:
+            sel: Overview = base["selection"]
+            slot_house = base["slot_house"]
+            if sel.drawn[i]:
+                mark = self._mark(int(np.flatnonzero(slot_house == i)[0]))
+            else:
+                values = values.copy()
+                ids, labels, appliance, visible = list(ids), list(labels), list(appliance), list(visible)
+                s = roles.index(gl.SEARCH)
+                own = np.array([snap.net_power_w[i], snap.pv_power_w[i], snap.base_load_w[i], snap.flex_load_w[i]])
+                values[s] = own
+                ids[s] = snap.house_ids[i]
+                labels[s] = net_label(ids[s], own[0])
+                appliance[s] = snap.flex_appliance(i) or "none"
+                visible[s] = 1
+                # The house leaves its group: every house is drawn once, in one place.
+                role = _ROLE_OF_GROUP[int(sel.group_of[i])]
+                g = roles.index(role)
+                count = sel.group[role][0] - 1
+                values[g] = values[g] - own
+                ids[g] = group_name(role, count)
+                labels[g] = group_label(role, count, values[g][0])
+                visible[g] = 1 if count else 0
+                mark = self._mark(s)
+        kw = values / 1000.0
+        return dict(
+            houses=dict(
+                v=visible, id=ids, n=pack(kw[:, 0], 2), pv=pack(kw[:, 1], 2), bl=pack(kw[:, 2], 2), fl=pack(kw[:, 3], 2), ap=appliance, label=labels
+            ),
+            edges=dict(p=pack(np.append(kw[:, 0], base["grid_w"] / 1000.0), 2), v=[0.85 * v for v in visible] + [0.85], a=[*ids, BUS]),
+            hubs=base["hubs"],
+            mark=mark,
+            message=self._message(snap, i),
+        )
+
+    def _message(self, snap: Snapshot, index: int | None) -> str:
+        """The search row's message: the picked house's numbers, or why nothing was found."""
+        query = (self.search.value or "").strip()
+        if not query:
+            return ""
+        if index is None:
+            first, last = (snap.house_ids[0], snap.house_ids[-1]) if snap.house_ids else ("", "")
+            return f'<span style="color:{theme.RED}">No house “{_escape(query)}” (ids run {_escape(first)} … {_escape(last)})</span>'
+        power = " · ".join(
+            (
+                f"net {format_power(snap.net_power_w[index], signed=True, resolution=COARSE)}",
+                f"PV {format_power(snap.pv_power_w[index], resolution=COARSE)}",
+                f"use {format_power(snap.consumption_w[index], resolution=COARSE)}",
+            )
+        )
+        return f"<b>{_escape(snap.house_ids[index])}</b> (ringed): {power}"
+
+    # ------------------------------------------------------------------ updates
+    def _push(self, snap: Snapshot) -> None:
+        cols = self._columns(snap)
+        self.houses.push(cols["houses"])
+        self.edges.push(cols["edges"])
+        self.hubs.push(cols["hubs"])
+        self.mark.push(cols["mark"])
+        if self.message.object != cols["message"]:
+            self.message.object = cols["message"]
+
     def update(self, snap: Snapshot) -> None:
-        """Show `snap`; sends only the columns whose displayed values changed."""
+        """Show `snap`: a new layout only when the house set changed, else only changed columns."""
         if snap.house_ids != self._ids:
             self._relayout(snap)
+        self._push(snap)
+
+    def _on_search(self, event: Any) -> None:
+        snap = self.read_model.snapshot
+        if snap is None or self._ids is None:
             return
-        # The same for every session showing this snapshot: computed once, then reused.
-        self.edges.push(per_snapshot(snap, "graph.edges", lambda: self._edge_columns(snap)))
-        self.houses.push(per_snapshot(snap, "graph.houses", lambda: self._house_columns(snap)))
-        self.hubs.push(per_snapshot(snap, "graph.hubs", lambda: self._hub_columns(snap)))
+        ids = self._ids
+
+        def show() -> None:
+            latest = self.read_model.snapshot
+            if latest is not None and self._ids == ids:
+                self._search_index = find_house(ids, event.new or "")
+                self._push(latest)
+
+        assert self._schedule is not None
+        self._schedule(show)
+
+    def dispose(self) -> None:
+        """Stop following the search box."""
+        if self._search_watcher is not None:
+            self.search.param.unwatch(self._search_watcher)
+            self._search_watcher = None
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -100,7 +100,7 @@ class Fast(fast.Fast):
     """Panel's Fast design without its Google Fonts stylesheet, so the page loads nothing from the
     internet. It keeps the name ``Fast``: Panel finds a design's bundled files by its class name."""
 
-    _resources: ClassVar[dict] = {key: value for key, value in fast.Fast._resources.items() if key != "font"}
+    _resources: ClassVar[Any] = {key: value for key, value in fast.Fast._resources.items() if key != "font"}
 
 
 class LegTemplate(pn.template.FastListTemplate):
