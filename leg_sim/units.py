@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from decimal import ROUND_HALF_UP, Decimal
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,8 +37,17 @@ COARSE = Resolution(step_w=50.0, kw_decimals=1)
 _MINUS = "−"
 
 
+def _fixed(value: float, decimals: int) -> str:
+    """`value` (≥ 0) with `decimals` decimals, a tie rounded up, judged on the float's exact
+    value: the digits of JavaScript's ``Number.prototype.toFixed``, so the browser can format
+    the same way (:data:`FORMAT_POWER_JS`)."""
+    return str(Decimal(value).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+
+
 def format_power(power_w: float | None, signed: bool = False, resolution: Resolution = FINE) -> str:
     """Power as text: "850 W", "3.42 kW", "250 kW", "1.25 MW"; "–" for None or NaN.
+
+    Halves round up (850 W at a 50 W step from 825 W), as :data:`FORMAT_POWER_JS` does.
 
     Parameters
     ----------
@@ -52,19 +62,38 @@ def format_power(power_w: float | None, signed: bool = False, resolution: Resolu
         return "–"
     value = abs(power_w)
     if value < 1000.0:
-        value = resolution.step_w * round(value / resolution.step_w)
+        value = resolution.step_w * math.floor(value / resolution.step_w + 0.5)
     if value == 0.0:
         return "0 W"
     if value < 1000.0:
-        text = f"{value:.0f} W"
+        text = f"{_fixed(value, 0)} W"
     elif value < 100_000.0:
-        text = f"{value / 1000.0:.{resolution.kw_decimals}f} kW"
+        text = f"{_fixed(value / 1000.0, resolution.kw_decimals)} kW"
     elif value < 1_000_000.0:
-        text = f"{value / 1000.0:.0f} kW"
+        text = f"{_fixed(value / 1000.0, 0)} kW"
     else:
-        text = f"{value / 1e6:.2f} MW"
+        text = f"{_fixed(value / 1e6, 2)} MW"
     sign = _MINUS if power_w < 0 else ("+" if signed else "")
     return sign + text
+
+
+#: :func:`format_power` in JavaScript, step for step, for text the browser makes from powers it
+#: already has (labels of the flow graph): ``formatPower(power_w, signed, step_w, kw_decimals)``.
+#: Tested against the Python function in Chromium.
+FORMAT_POWER_JS = f"""
+function formatPower(w, signed, step, kwDecimals) {{
+  if (w === null || w === undefined || !isFinite(w)) return "–";
+  let v = Math.abs(w);
+  if (v < 1000) v = step * Math.floor(v / step + 0.5);
+  if (v === 0) return "0 W";
+  let text;
+  if (v < 1000) text = v.toFixed(0) + " W";
+  else if (v < 100000) text = (v / 1000).toFixed(kwDecimals) + " kW";
+  else if (v < 1000000) text = (v / 1000).toFixed(0) + " kW";
+  else text = (v / 1e6).toFixed(2) + " MW";
+  return (w < 0 ? "{_MINUS}" : (signed ? "+" : "")) + text;
+}}
+"""
 
 
 def format_energy(energy_kwh: float | None) -> str:

@@ -57,7 +57,9 @@ FIND_FLOW_GRAPH_JS = """
     const data = rd.data_source && rd.data_source.data;
     if (!data) continue;
     const col = (c) => (data instanceof Map ? data.get(c) : data[c]);
-    if (col("label")) labels.push(...Array.from(col("label"), String));
+    // A label's text may be finished in the browser (a transform of the label column).
+    const spec = rd.glyph && rd.glyph.text, tf = spec && spec.transform;
+    if (col("label")) labels.push(...Array.from(tf && tf.v_compute ? tf.v_compute(col("label")) : col("label"), String));
     if (col("power_kw")) powers.push(...Array.from(col("power_kw"), Number));
     else if (col("p")) powers.push(...Array.from(col("p"), Number));
   }
@@ -113,6 +115,8 @@ FLOW_GRAPH_DATA_JS = """
       const style = g.text_font_style && (g.text_font_style.value || g.text_font_style);
       const family = (g.text_font && (g.text_font.value || g.text_font)) || "helvetica";
       entry.font_px = parseFloat(size);
+      const spec = g.text, tf = spec && spec.transform;
+      if (cols.label && tf && tf.v_compute) cols.label = Array.from(tf.v_compute(cols.label), String);
       if (cols.label) {
         ctx.font = `${typeof style === "string" ? style : "normal"} ${size} ${family}`;
         entry.widths = cols.label.map((t) => Math.max(0, ...String(t).split("\\n").map((line) => ctx.measureText(line).width)));

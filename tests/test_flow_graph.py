@@ -272,6 +272,14 @@ def test_labels_use_one_power_format():
 
 
 # --------------------------------------------------------------------------- the view
+def test_coarse_values_show_the_same_label():
+    for w in (0.0, 24.0, 26.0, 849.0, 951.0, 1049.0, 1051.0, 99_949.0, 123_456.0, 1_234_567.0, -2_345.0, 56_749.0):
+        assert format_power(fg.coarse_kw(w) * 1000.0, resolution=COARSE) == format_power(w, resolution=COARSE), w
+    # Just below a change of unit the same quantity is written the next unit's way.
+    assert format_power(fg.coarse_kw(99_951.0) * 1000.0, resolution=COARSE) == "100 kW"
+    assert format_power(fg.coarse_kw(999.0) * 1000.0, resolution=COARSE) == "1.0 kW" == format_power(999.0, resolution=COARSE)
+
+
 def test_flow_graph_shows_every_house_up_to_the_detail_limit():
     sim = make_sim(houses=6, flex_load_probability=0.5)
     g = fg.FlowGraph(reader=ReadModel(sim))
@@ -282,13 +290,20 @@ def test_flow_graph_shows_every_house_up_to_the_detail_limit():
     assert_allclose(houses["pv"], snap.pv_power_w / 1000, atol=0.006)
     assert_allclose(np.add(houses["bl"], houses["fl"]), snap.consumption_w / 1000, atol=0.011)
     assert list(houses["ap"]) == [snap.flex_appliance(i) or "none" for i in range(6)]
-    assert list(houses["label"]) == [fg.net_label(h, w) for h, w in zip(snap.house_ids, snap.net_power_w, strict=True)]
+    # The browser finishes each label from its prefix, style and the power it has (n, kW).
+    shown = [fg.label_text(p, n, ls) for p, n, ls in zip(houses["label"], houses["n"], houses["ls"], strict=True)]
+    assert shown == [fg.net_label(h, n * 1000.0) for h, n in zip(snap.house_ids, houses["n"], strict=True)]
     edges = g.edges.source.data
     assert_allclose(edges["p"], snap.edge_power_w() / 1000, atol=0.006)
     assert list(edges["a"]) == [*snap.house_ids, "Community bus"] and edges["b"][-1] == "Grid"
     hubs = g.hubs.source.data
-    assert hubs["label"][0] == fg.bus_label(snap.shared_w)
-    assert hubs["label"][1] == fg.grid_label(snap.grid_export_w, snap.grid_import_w)
+    hub_text = [fg.label_text(p, w, ls, sep="\n") for p, w, ls in zip(hubs["label"], hubs["w"], hubs["ls"], strict=True)]
+    assert_allclose(hubs["w"][0], snap.shared_w / 1000, atol=0.051)  # rounded to what its label shows
+    assert hub_text[0] == fg.bus_label(snap.shared_w) or abs(snap.shared_w % 100 - 50) < 1e-6
+    assert hub_text[0] == fg.bus_label(hubs["w"][0] * 1000.0)
+    grid_shown_w = hubs["w"][1] * 1000.0
+    exporting = snap.grid_export_w > snap.grid_import_w
+    assert hub_text[1] == fg.grid_label(grid_shown_w if exporting else 0.0, 0.0 if exporting else grid_shown_w)
     lay = gl.community_layout(snap.house_ids)
     assert_allclose(houses["x"], lay.slot_xy[:, 0], atol=0.06)
 
@@ -323,7 +338,10 @@ def test_search_picks_out_a_house_in_the_overview_and_keeps_the_sums():
     houses = g.houses.source.data
     slot = gl.overview_roles().index(gl.SEARCH)
     assert houses["id"][slot] == snap.house_ids[hidden]
-    assert houses["label"][slot] == fg.net_label(snap.house_ids[hidden], snap.net_power_w[hidden])
+    assert fg.label_text(houses["label"][slot], houses["n"][slot], houses["ls"][slot]) == fg.net_label(
+        snap.house_ids[hidden], houses["n"][slot] * 1000.0
+    )
+    assert houses["n"][slot] == pytest.approx(snap.net_power_w[hidden] / 1000, abs=0.006)
     assert sum(houses["n"]) == pytest.approx(total_before, abs=0.02)  # it left its group: counted once
     assert g.mark.source.data["x"] == [pytest.approx(houses["x"][slot], abs=0.1)]
     assert snap.house_ids[hidden] in g.message.object

@@ -208,7 +208,10 @@ def test_sankey_view_keeps_one_figure_while_only_values_change():
 @given(community, st.data())
 def test_sankey_sends_only_when_a_value_moves_by_the_step(snap, data):
     flows = sk.supply_flows(snap)
-    step = sk.SEND_STEP_W
+    step = sk.send_step_w(flows)
+    assert step >= sk.SEND_STEP_W
+    if len(flows.node_power_w):
+        assert step >= sk.SEND_SHARE * np.max(np.abs(flows.node_power_w)) - 1e-9
     n_nodes, n_links = len(flows.keys), len(flows.power_w)
     small = st.floats(-step * 0.999, step * 0.999)
     nudged = dataclasses.replace(
@@ -246,10 +249,14 @@ def test_sankey_view_sends_nothing_below_the_step_and_a_restyle_above_it():
     sends = view.sends
     view.update(snapshot_of(pv + np.array([4.0, 0, 0, 0, 0]), load, 2))  # every flow moves by less than 4 W
     assert view.sends == sends and restyles == []
-    view.update(snapshot_of(pv + np.array([60.0, 0, 0, 0, 0]), load, 3))  # H001's export and feed-in: +60 W
+    step_w = sk.send_step_w(view.flows)
+    assert sk.SEND_STEP_W < step_w < 300.0  # 2 % of the largest node here
+    view.update(snapshot_of(pv + np.array([0.9 * step_w, 0, 0, 0, 0]), load, 3))  # within the step: still nothing
+    assert view.sends == sends and restyles == []
+    view.update(snapshot_of(pv + np.array([300.0, 0, 0, 0, 0]), load, 4))  # H001's export and feed-in: +300 W
     assert view.sends == sends + 1 and len(restyles) == 1
     sent = restyles[0]["data"]
-    assert sent["node.label"][0][0] == f"H001 · {format_power(2560.0)}"
+    assert sent["node.label"][0][0] == f"H001 · {format_power(2800.0)}"
     assert_allclose(sent["link.value"][0], view.spec["data"][0]["link"]["value"])
     assert "link.source" not in sent  # unchanged parts stay at home
 

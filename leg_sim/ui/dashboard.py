@@ -31,7 +31,7 @@ TITLE = "LEG-Simulator"
 LEGEND = """
 **Reading the page**
 
-- the legend above the graph gives its colours; arrowheads and moving dots go the way power flows
+- the legend below the graph gives its colours; arrowheads and moving dots go the way power flows
 - hover a house or an edge for its numbers; type a house id in the box to pick it out
 - the Sankey shows who supplies whom with the surplus left after each house's own use
 - the chart's buttons choose 15 min, 1 h or today; "Today" counts from local midnight

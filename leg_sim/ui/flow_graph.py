@@ -48,7 +48,7 @@ from leg_sim.ui import theme
 from leg_sim.ui.columns import ColumnSync, pack
 from leg_sim.ui.shared import per_snapshot
 from leg_sim.ui.view import View
-from leg_sim.units import COARSE, format_power
+from leg_sim.units import COARSE, FORMAT_POWER_JS, format_power
 
 #: Design frame of the graph by default (also its smallest size). [px]
 FRAME_PX = gl.FRAME_PX
@@ -68,6 +68,10 @@ HUB_TEXT = "#333333"
 #: Dots per edge, and their speed for the smallest and the largest flow on screen. [edges/s]
 DOTS_PER_EDGE = 3
 MIN_DOT_SPEED, MAX_DOT_SPEED = 0.12, 0.6
+#: Least time between two frames of the dots: about 16 frames per second, smooth enough for dots
+#: that cross an edge in 2 to 8 s, and a quarter of the drawing work of 60 frames per second,
+#: which a busy wall-screen computer (or a 2-core VM in software rendering) notices. [ms]
+DOT_FRAME_MS = 60
 #: Ring drawn around the house picked by search.
 HIGHLIGHT = "#111111"
 
@@ -133,11 +137,52 @@ def house_colour(power_w: np.ndarray) -> list[str]:
 
 def net_label(house_id: str, net_w: float) -> str:
     """Label of a house: its id (cut when long) and net power, coarse so that it does not flicker."""
-    shown = house_id if len(house_id) <= gl.ID_CHARS else house_id[: gl.ID_CHARS - 1] + "…"
-    return f"{shown} {format_power(net_w, signed=True, resolution=COARSE)}"
+    return f"{house_prefix(house_id)} {format_power(net_w, signed=True, resolution=COARSE)}"
 
 
 _GROUP_WORD = {gl.GROUP_EXPORT: "export", gl.GROUP_IMPORT: "import", gl.GROUP_IDLE: "idle"}
+
+#: How the browser finishes a label from its prefix and power (the ``ls`` column):
+#: signed net power, unsigned magnitude, or the prefix alone.
+SIGNED, MAGNITUDE, PREFIX_ONLY = 1, 0, -1
+
+
+def label_text(prefix: str, power_kw: float, style: int, sep: str = " ") -> str:
+    """A label as the browser shows it: the prefix, `sep`, then the power in the one format of
+    :func:`leg_sim.units.format_power` (coarse). The Python twin of :data:`_LABEL_JS`."""
+    if style == PREFIX_ONLY or not prefix:
+        return prefix
+    power_w = power_kw * 1000.0
+    return f"{prefix}{sep}{format_power(abs(power_w) if style == MAGNITUDE else power_w, signed=style == SIGNED, resolution=COARSE)}"
+
+
+def coarse_kw(power_w: float) -> float:
+    """`power_w` rounded to the step its coarse label shows (50 W, 0.1 kW, 1 kW, 0.01 MW), in kW:
+    a value sent for a label then changes only when the label does. [kW]"""
+    v = abs(power_w)
+    step_w = COARSE.step_w if v < 1e3 else 10 ** (3 - COARSE.kw_decimals) if v < 1e5 else 1e3 if v < 1e6 else 1e4
+    return math.copysign(step_w * math.floor(v / step_w + 0.5), power_w) / 1000.0
+
+
+def house_prefix(house_id: str) -> str:
+    """The label prefix of a house: its id, cut when long."""
+    return house_id if len(house_id) <= gl.ID_CHARS else house_id[: gl.ID_CHARS - 1] + "…"
+
+
+def group_prefix(role: str, count: int) -> tuple[str, int]:
+    """Label prefix and style of a group node: ("1,234 others\nexport", MAGNITUDE); idle and
+    empty groups have no power in their label."""
+    if count == 0:
+        return "", PREFIX_ONLY
+    return f"{count:,} {'other' if count == 1 else 'others'}\n{_GROUP_WORD[role]}", PREFIX_ONLY if role == gl.GROUP_IDLE else MAGNITUDE
+
+
+def hub_prefix(grid_export_w: float, grid_import_w: float) -> tuple[list[str], list[int], list[float]]:
+    """Prefixes, styles and powers of the bus and grid labels. [kW]"""
+    state = grid_state(grid_export_w, grid_import_w)
+    grid = "Grid\nidle" if state == 0 else f"Grid\n{'export' if state > 0 else 'import'}"
+    grid_kw = (grid_export_w if state > 0 else grid_import_w) / 1000.0
+    return ["Bus\nshared", grid], [MAGNITUDE, PREFIX_ONLY if state == 0 else MAGNITUDE], [0.0, grid_kw]
 
 
 def group_label(role: str, count: int, power_w: float) -> str:
@@ -295,6 +340,23 @@ return Array.from(xs, (kw) => {{
 #: The dots: a client-only source moved in place on every animation frame; started
 #: once per figure (when it is laid out or its edges change), stopped when the figure
 #: leaves the page. `edges` rows run x0,y0 → x1,y1 in the export direction.
+#: Finishes each label in the browser from its prefix (the text column), its style (``ls``) and
+#: its power (the `power_column`, kW): only powers travel each tick, not label text.
+_LABEL_JS = (
+    FORMAT_POWER_JS
+    + f"""
+const d = source.data;
+const col = (c) => (d instanceof Map ? d.get(c) : d[c]);
+const power = col(power_column), style = col("ls");
+return Array.from(xs, (prefix, i) => {{
+  const ls = style ? style[i] : {PREFIX_ONLY};
+  if (ls === {PREFIX_ONLY} || !prefix) return prefix;
+  const w = power[i] * 1000;
+  return prefix + sep + formatPower(ls === {MAGNITUDE} ? Math.abs(w) : w, ls === {SIGNED}, {COARSE.step_w}, {COARSE.kw_decimals});
+}});
+"""
+)
+
 _DOTS_JS = f"""
 const reg = window.__leg_flow_dots || (window.__leg_flow_dots = new Map());
 if (reg.has(dots.id)) return;
@@ -328,7 +390,9 @@ const attached = () => {{
 }};
 const col = (d, c) => (d instanceof Map ? d.get(c) : d[c]);
 const step = (now) => {{
-  const dt = Math.min(0.1, Math.max(0, (now - st.last) / 1000));
+  // Redraw at most every DOT_FRAME_MS: each redraw repaints the whole figure.
+  if (now - st.last < {DOT_FRAME_MS}) {{ requestAnimationFrame(step); return; }}
+  const dt = Math.min(0.2, Math.max(0, (now - st.last) / 1000));
   st.last = now;
   if (now - st.check > 1000) {{
     st.check = now;
@@ -414,10 +478,10 @@ class FlowGraph(View):
         self.edges = ColumnSync(ColumnDataSource(data=dict(x0=[], y0=[], x1=[], y1=[], ax=[], ay=[], a0=[], p=[], v=[], a=[], b=[])))
         self.houses = ColumnSync(
             ColumnDataSource(
-                data=dict(x=[], y=[], s=[], m=[], lx=[], ly=[], la=[], al=[], v=[], id=[], n=[], pv=[], bl=[], fl=[], ap=[], label=[])
+                data=dict(x=[], y=[], s=[], m=[], lx=[], ly=[], la=[], al=[], v=[], id=[], n=[], pv=[], bl=[], fl=[], ap=[], label=[], ls=[])
             )
         )
-        self.hubs = ColumnSync(ColumnDataSource(data=dict(x=[], y=[], s=[], m=[], fill=[], line=[], label=[], name=[])))
+        self.hubs = ColumnSync(ColumnDataSource(data=dict(x=[], y=[], s=[], m=[], fill=[], line=[], label=[], ls=[], w=[], name=[])))
         self.mark = ColumnSync(ColumnDataSource(data=dict(x=[], y=[], s=[])))
         # Moved by the browser only: never synchronised back to the server.
         self.dots = ColumnDataSource(data=dict(x=[], y=[]), syncable=False)
@@ -476,15 +540,17 @@ class FlowGraph(View):
         )
         fig.scatter("x", "y", source=self.mark.source, size="s", marker="circle", fill_color=None, line_color=HIGHLIGHT, line_width=2.5,
                     name="graph_mark")
+        house_label = transform("label", CustomJSTransform(args=dict(source=hs, power_column="n", sep=" "), v_func=_LABEL_JS))
         self._house_text = fig.text(
-            "lx", "ly", text="label", source=hs, angle="la", text_align="al", text_baseline="middle",
+            "lx", "ly", text=house_label, source=hs, angle="la", text_align="al", text_baseline="middle",
             text_font_size=f"{self.label_px}px", text_color=theme.text_colours("dark" if self.dark else "light")["muted"],
             text_line_height=gl.LINE_EM, name="graph_labels",
         )
         hub_r = fig.scatter("x", "y", source=self.hubs.source, size="s", marker="m", fill_color="fill", line_color="line", line_width=2.5,
                            name="graph_hubs")
         self._hub_text = fig.text(
-            "x", "y", text="label", source=self.hubs.source, text_align="center", text_baseline="middle",
+            "x", "y", text=transform("label", CustomJSTransform(args=dict(source=self.hubs.source, power_column="w", sep="\n"), v_func=_LABEL_JS)),
+            source=self.hubs.source, text_align="center", text_baseline="middle",
             text_font_size=f"{self.label_px}px", text_color=HUB_TEXT, text_font_style="bold", text_line_height=gl.LINE_EM,
             name="graph_hub_labels",
         )
@@ -603,10 +669,13 @@ class FlowGraph(View):
     @staticmethod
     def _hub_columns(snap: Snapshot) -> dict:
         state = grid_state(snap.grid_export_w, snap.grid_import_w)
+        prefixes, styles, power_kw = hub_prefix(snap.grid_export_w, snap.grid_import_w)
+        power_kw[0] = snap.shared_w / 1000.0
         return dict(
             fill=[BUS_FILL, GRID_FILL[state]],
             line=[theme.BUS_BLUE, {1: theme.GREEN, -1: theme.RED, 0: theme.GREY}[state]],
-            label=[bus_label(snap.shared_w), grid_label(snap.grid_export_w, snap.grid_import_w)],
+            # Rounded to what the labels show: sent only when a label changes.
+            label=prefixes, ls=styles, w=[coarse_kw(kw * 1000.0) for kw in power_kw],
         )
 
     @staticmethod
@@ -627,7 +696,8 @@ class FlowGraph(View):
                 bl=pack(snap.base_load_w / 1000.0, 2),
                 fl=pack(snap.flex_load_w / 1000.0, 2),
                 ap=[snap.flex_appliance(i) or "none" for i in range(k)],
-                label=[net_label(h, w) for h, w in zip(ids, snap.net_power_w, strict=True)],
+                label=[house_prefix(h) for h in ids],
+                ls=[SIGNED] * k,
             ),
             edges=dict(p=pack(p_kw, 2), v=[0.85] * (k + 1), a=[*ids, BUS]),
             hubs=self._hub_columns(snap),
@@ -648,12 +718,13 @@ class FlowGraph(View):
         values[houses] = np.column_stack([snap.net_power_w[idx], snap.pv_power_w[idx], snap.base_load_w[idx], snap.flex_load_w[idx]])
         ids = [""] * k
         labels = [""] * k
+        styles = [PREFIX_ONLY] * k
         appliance = ["none"] * k
         visible = [0] * k
         for slot in np.flatnonzero(houses).tolist():
             i = int(slot_house[slot])
             ids[slot] = snap.house_ids[i]
-            labels[slot] = net_label(ids[slot], snap.net_power_w[i])
+            labels[slot], styles[slot] = house_prefix(ids[slot]), SIGNED
             appliance[slot] = snap.flex_appliance(i) or "none"
             visible[slot] = 1
         for s, role in enumerate(roles):
@@ -661,15 +732,15 @@ class FlowGraph(View):
                 count, sums = sel.group[role]
                 values[s] = sums
                 ids[s] = group_name(role, count)
-                labels[s] = group_label(role, count, sums[0])
+                labels[s], styles[s] = group_prefix(role, count)
                 visible[s] = 1 if count else 0
-        return dict(selection=sel, slot_house=slot_house, values=values, ids=ids, labels=labels, appliance=appliance, visible=visible,
+        return dict(selection=sel, slot_house=slot_house, values=values, ids=ids, labels=labels, styles=styles, appliance=appliance, visible=visible,
                     grid_w=snap.grid_export_w - snap.grid_import_w, hubs=self._hub_columns(snap))
 
     def _with_search(self, snap: Snapshot, base: dict[str, Any]) -> dict[str, dict]:
         """Turn the shared overview into this session's columns: O(slots), plus O(1) for the searched house."""
         values = base["values"]
-        ids, labels, appliance, visible = base["ids"], base["labels"], base["appliance"], base["visible"]
+        ids, labels, styles, appliance, visible = base["ids"], base["labels"], base["styles"], base["appliance"], base["visible"]
         i = self._search_index
         mark: dict = dict(x=[], y=[], s=[])
         roles = self._roles
@@ -680,12 +751,12 @@ class FlowGraph(View):
                 mark = self._mark(int(np.flatnonzero(slot_house == i)[0]))
             else:
                 values = values.copy()
-                ids, labels, appliance, visible = list(ids), list(labels), list(appliance), list(visible)
+                ids, labels, styles, appliance, visible = list(ids), list(labels), list(styles), list(appliance), list(visible)
                 s = roles.index(gl.SEARCH)
                 own = np.array([snap.net_power_w[i], snap.pv_power_w[i], snap.base_load_w[i], snap.flex_load_w[i]])
                 values[s] = own
                 ids[s] = snap.house_ids[i]
-                labels[s] = net_label(ids[s], own[0])
+                labels[s], styles[s] = house_prefix(ids[s]), SIGNED
                 appliance[s] = snap.flex_appliance(i) or "none"
                 visible[s] = 1
                 # The house leaves its group: every house is drawn once, in one place.
@@ -694,13 +765,14 @@ class FlowGraph(View):
                 count = sel.group[role][0] - 1
                 values[g] = values[g] - own
                 ids[g] = group_name(role, count)
-                labels[g] = group_label(role, count, values[g][0])
+                labels[g], styles[g] = group_prefix(role, count)
                 visible[g] = 1 if count else 0
                 mark = self._mark(s)
         kw = values / 1000.0
         return dict(
             houses=dict(
-                v=visible, id=ids, n=pack(kw[:, 0], 2), pv=pack(kw[:, 1], 2), bl=pack(kw[:, 2], 2), fl=pack(kw[:, 3], 2), ap=appliance, label=labels
+                v=visible, id=ids, n=pack(kw[:, 0], 2), pv=pack(kw[:, 1], 2), bl=pack(kw[:, 2], 2), fl=pack(kw[:, 3], 2), ap=appliance, label=labels,
+                ls=styles,
             ),
             edges=dict(p=pack(np.append(kw[:, 0], base["grid_w"] / 1000.0), 2), v=[0.85 * v for v in visible] + [0.85], a=[*ids, BUS]),
             hubs=base["hubs"],

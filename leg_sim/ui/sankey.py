@@ -8,7 +8,7 @@ holds them. Each house's own PV use stays inside the house and is not drawn.
 
 Honest numbers
     Every flow keeps its exact power, however small: nothing is rounded away
-    (link widths travel to 0.1 W).
+    (link widths travel in whole watts).
     Each node's label carries its power (``"H003 · 131 W"``) and hovering a link
     shows ``"H001 → H003: 131 W"``, both written by
     :func:`leg_sim.units.format_power`.
@@ -33,7 +33,9 @@ Stable picture
 
 Little traffic
     A session sends nothing while every node and link power is within
-    :data:`SEND_STEP_W` of what it sent last (:func:`needs_send`). While the
+    :func:`send_step_w` of what it sent last (10 W, or 2 % of the largest node
+    power when that is more), and no link of 10 W or more appeared or went
+    (:func:`needs_send`): shown values are that close to the current ones. While the
     nodes keep their places (the same :attr:`SupplyFlows.shape`), only what
     changed travels, as one Plotly restyle of this session's figure (Panel's
     ``link_figure`` turns it into one small message). A new shape (a house
@@ -70,8 +72,11 @@ from leg_sim.units import format_power
 TOP = 10
 #: A house already drawn on its own stays so while it ranks within this many of its column.
 KEEP_RANK = 2 * TOP
-#: A session re-sends when some node or link power moved at least this far from what it sent. [W]
+#: A session re-sends when some node or link power moved at least this far from what it sent:
+#: SEND_STEP_W, or SEND_SHARE of the largest node power when that is more. A link that
+#: appears or disappears counts with SEND_STEP_W alone, so every flow of 10 W or more shows. [W], [-]
 SEND_STEP_W = 10.0
+SEND_SHARE = 0.02
 #: Height of the figure. [px]
 HEIGHT_PX = 320
 #: Figure margin on every side (the outer half of each node sits in it). [px]
@@ -334,7 +339,7 @@ def sankey_spec(flows: SupplyFlows, dark: bool = False) -> dict:
         "link": {
             "source": list(flows.source),
             "target": list(flows.target),
-            "value": np.round(flows.power_w, 1).tolist(),
+            "value": np.round(flows.power_w).tolist(),  # whole watts: a width, not a label
             "customdata": [format_power(float(w)) for w in flows.power_w],
             "color": [theme.LINK_GRID_SUPPLY if s == supply else theme.LINK_EXPORT for s in flows.source],
             "hovertemplate": "%{source.customdata} → %{target.customdata}: %{customdata}<extra></extra>",
@@ -353,18 +358,25 @@ def value_update(spec: dict) -> dict[str, list]:
     return {path: [trace[path.split(".")[0]][path.split(".")[1]]] for path in VALUE_PATHS}
 
 
-def needs_send(sent: SupplyFlows | None, new: SupplyFlows, step_w: float = SEND_STEP_W) -> bool:
-    """True when `new` differs from what was `sent`: other nodes, or a power moved by ≥ `step_w`.
+def send_step_w(flows: SupplyFlows) -> float:
+    """How far a node or link power may move before a session re-sends (see :data:`SEND_SHARE`). [W]"""
+    largest_w = float(np.max(np.abs(flows.node_power_w))) if len(flows.node_power_w) else 0.0
+    return max(SEND_STEP_W, SEND_SHARE * largest_w)
 
-    A link missing on one side counts as 0 W there, so a link that appears
-    with a few watts waits, like any other change, until it reaches `step_w`.
-    """
+
+def needs_send(sent: SupplyFlows | None, new: SupplyFlows) -> bool:
+    """True when `new` differs from what was `sent`: other nodes, a node or link power moved
+    by ≥ :func:`send_step_w`, or a link appeared or went by ≥ :data:`SEND_STEP_W`."""
     if sent is None or sent.keys != new.keys:
         return True
+    step_w = send_step_w(sent)
     if np.any(np.abs(sent.node_power_w - new.node_power_w) >= step_w):
         return True
     old, now = sent.link_power_w(), new.link_power_w()
-    return any(abs(old.get(k, 0.0) - now.get(k, 0.0)) >= step_w for k in old.keys() | now.keys())
+    if any(abs(old[k] - now[k]) >= step_w for k in old.keys() & now.keys()):
+        return True
+    # A link on one side only: it appeared or went; 10 W is enough to show it.
+    return any(abs(old.get(k, 0.0) - now.get(k, 0.0)) >= SEND_STEP_W for k in old.keys() ^ now.keys())
 
 
 class _ServerFigure(go.Figure):
