@@ -18,7 +18,8 @@ Points are time-weighted means over display bins (:data:`WINDOWS`: 5 s, 20 s,
 bin's mean times its length is its energy. A bin is drawn once complete.
 HoloViews streams every column as a binary array with its own header, about
 1 KB per message for one row (plain Bokeh lists would take ~250 B), so new bins
-are sent together at most every ``refresh_s`` wall-clock seconds: one message
+are sent together at most every ``refresh_s`` wall-clock seconds, each session at its
+own phase of that period so that sessions do not all update on the same tick: one message
 per 5 s at most, ~200–360 B per tick on average at 1 s ticks.
 """
 
@@ -26,6 +27,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import random
+import time
 import weakref
 from typing import Any
 
@@ -250,11 +253,15 @@ class CommunityChart(View):
         window = self._window()
         self._pending: dict[str, np.ndarray] | None = None  # rows of the open bin (short windows)
         self._unsent: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
-        self._sent_wall_s = -math.inf
         self._last_tick = 0
         self._day_start_s = math.nan
         self._next_bin_s = math.nan
         snap = self.read_model.snapshot
+        # Sessions send their batches at their own phase of the refresh period, not all on the
+        # same tick: a HoloViews update costs 8-20 ms of server time per session, and twenty
+        # sessions sending at once would hold back every session's next tick.
+        self._phase_s = random.Random(id(self)).uniform(0.0, self.refresh_s)
+        self._sent_wall_s = snap.wall_time_s if snap is not None else time.time()
         latest_s = math.nan if snap is None else snap.timestamp.timestamp()
         if window.span_s is None:
             self.x_range.update(follow=None, follow_interval=None)
@@ -306,6 +313,14 @@ class CommunityChart(View):
         return float(per_snapshot(snap, ("local_midnight_s", timezone), lambda: local_midnight_s(snap.timestamp.timestamp(), timezone)))
 
     # ------------------------------------------------------------------ per tick
+    def _due(self, wall_s: float) -> bool:
+        """True once this session's own refresh boundary (its phase of the period) has passed
+        since its last message, so sessions send on different ticks."""
+        if self.refresh_s <= 0:
+            return True
+        period = self.refresh_s
+        return math.floor((wall_s - self._phase_s) / period) > math.floor((self._sent_wall_s - self._phase_s) / period)
+
     def update(self, snap: Snapshot) -> None:
         """Collect the bins completed since the last update; send them at most every ``refresh_s``."""
         if snap.tick <= self._last_tick:
@@ -326,7 +341,7 @@ class CommunityChart(View):
         self._last_tick = snap.tick
         if len(starts):
             self._unsent.append((starts, means))
-        if self._unsent and snap.wall_time_s - self._sent_wall_s >= self.refresh_s:
+        if self._unsent and self._due(snap.wall_time_s):
             starts = np.concatenate([s for s, _ in self._unsent])
             means = {k: np.concatenate([m[k] for _, m in self._unsent]) for k in self._unsent[0][1]}
             self._unsent = []
