@@ -51,7 +51,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     _unavailable(f"the playwright package cannot be imported: {exc}")
 
-from leg_sim.ui.flow_graph import FRAME_PX  # noqa: E402  (imports Panel; only after the skip checks)
+from leg_sim.ui.dashboard import FRAME_PX, LABEL_PX  # noqa: E402  (imports Panel; only after the skip checks)
 from leg_sim.ui.graph_layout import community_layout  # noqa: E402
 
 VIEWPORT = {"width": 1500, "height": 1100}
@@ -89,7 +89,7 @@ class FlowGraphGeometry:
     """Where the flow graph is on the page, and its node/edge positions in viewport pixels."""
 
     def __init__(self, page, house_ids: tuple[str, ...]):
-        self.layout = lay = community_layout(house_ids)
+        self.layout = lay = community_layout(house_ids, FRAME_PX, LABEL_PX)
         self.house_ids = house_ids
         named = {f"house:{h}": tuple(map(float, xy)) for h, xy in zip(house_ids, lay.house_xy, strict=True)}
         named.update(bus=tuple(map(float, lay.bus_xy)), grid=tuple(map(float, lay.grid_xy)))

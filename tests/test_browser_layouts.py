@@ -35,11 +35,21 @@ if CHROMIUM is None:
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 TIMEOUT_MS = 30_000
+#: name: (viewport, URL query, which layout it is)
 LAYOUTS = {
-    "phone": ({"width": 390, "height": 844}, ""),
-    "desktop": ({"width": 1366, "height": 768}, ""),
-    "wall": ({"width": 1920, "height": 1080}, "display=wall"),
+    "phone": ({"width": 390, "height": 844}, "", "phone"),
+    "desktop": ({"width": 1366, "height": 768}, "", "desktop"),
+    "wall": ({"width": 1920, "height": 1080}, "display=wall", "wall"),
+    # The ends of the range the page is made for: a small phone and a 4K wall screen.
+    "phone-360": ({"width": 360, "height": 640}, "", "phone"),
+    "wall-4k": ({"width": 3840, "height": 2160}, "display=wall", "wall"),
+    # The wall chosen by the config alone (display.mode: wall), nothing in the address.
+    "wall-by-config": ({"width": 1920, "height": 1080}, "", "wall"),
 }
+CASES = [(layout, theme) for layout in ("phone", "desktop", "wall") for theme in ("light", "dark")] + [
+    ("phone-360", "light"),
+    ("wall-4k", "dark"),
+]
 CONFIG = {
     "houses": 8,
     "update_interval_ms": 500,
@@ -131,9 +141,9 @@ def browser():
         b.close()
 
 
-def _open(browser, server, layout: str, theme_name: str):
-    viewport, query = LAYOUTS[layout]
-    query = "&".join(q for q in (query, f"theme={theme_name}") if q)
+def _open(browser, server, layout: str, theme_name: str | None):
+    viewport, query, _ = LAYOUTS[layout]
+    query = "&".join(q for q in (query, f"theme={theme_name}" if theme_name else "") if q)
     context = browser.new_context(viewport=viewport, device_scale_factor=1)
     page = context.new_page()
     requested: list[str] = []
@@ -145,8 +155,7 @@ def _open(browser, server, layout: str, theme_name: str):
     return context, page, requested
 
 
-@pytest.mark.parametrize("theme_name", ["light", "dark"])
-@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize(("layout", "theme_name"), CASES)
 def test_layout(browser, server, layout, theme_name):
     context, page, requested = _open(browser, server, layout, theme_name)
     try:
@@ -155,6 +164,12 @@ def test_layout(browser, server, layout, theme_name):
         m = page.evaluate(MEASURE_JS)
     finally:
         context.close()
+    check_page(layout, theme_name, server, requested, graph, chart, m)
+
+
+def check_page(layout, theme_name, server, requested, graph, chart, m):
+    """Every check of one page; see the module docstring."""
+    kind = LAYOUTS[layout][2]
     own = re.compile(rf"^(https?|wss?)://127\.0\.0\.1:{server.port}/")
     outside = [u for u in requested if not own.match(u) and not u.startswith(("data:", "blob:"))]
     assert outside == [], f"requests that leave the server: {outside}"
@@ -172,11 +187,11 @@ def test_layout(browser, server, layout, theme_name):
     assert len(values) == 7 and len(today) == 6, f"KPI values shown: {[t['text'] for t in values]}, today: {[t['text'] for t in today]}"
 
     kpis = m["kpis"]
-    if layout == "phone":
+    if kind == "phone":
         assert graph["width"] >= 0.85 * vw, f"the graph is {graph['width']:.0f} px wide on a {vw} px phone"
         assert kpis["y"] > graph["y"] + graph["height"] - 1, "the graph comes first in the phone's column"
         assert m["sidebar"] is None or m["sidebar"]["width"] < 2, f"the controls' drawer starts open: {m['sidebar']}"
-    elif layout == "desktop":
+    elif kind == "desktop":
         assert graph["y"] + graph["height"] <= vh + 1, f"the graph does not fit the first screen: {graph}"
         assert kpis["x"] >= graph["x"] + graph["width"] - 1, "numbers sit beside the graph"
         assert m["sidebar"] is not None, "the desktop shows its controls"
@@ -188,3 +203,25 @@ def test_layout(browser, server, layout, theme_name):
         assert min(t["font_px"] for t in values) >= 28, f"KPI values are {min(t['font_px'] for t in values)} px"
         assert chart is not None and chart["y"] + chart["height"] <= vh + 1, f"the chart is not on screen: {chart}"
         assert m["main"]["scroll_h"] <= m["main"]["client_h"] + 1, "the wall page scrolls"
+
+
+@pytest.fixture(scope="module")
+def wall_server(tmp_path_factory):
+    config = {**CONFIG, "display": {"mode": "wall", "theme": "dark"}}
+    srv = Server(tmp_path_factory.mktemp("wall"), config=config).start()
+    yield srv
+    srv.stop()
+
+
+def test_the_config_chooses_the_wall_and_its_theme(browser, wall_server):
+    """display.mode: wall and display.theme: dark in the config, nothing in the address."""
+    context, page, requested = _open(browser, wall_server, "wall-by-config", None)
+    try:
+        graph = page.evaluate(FIND_FLOW_GRAPH_JS, [])["canvas"]
+        chart = page.evaluate(FIND_CHART_JS)
+        m = page.evaluate(MEASURE_JS)
+        background = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+    finally:
+        context.close()
+    check_page("wall-by-config", "dark", wall_server, requested, graph, chart, m)
+    assert background == "rgb(24, 24, 24)", f"the configured dark theme was not applied: {background}"

@@ -27,6 +27,10 @@ from leg_sim.ui.today import TodaySummary
 from leg_sim.ui.view import View
 
 TITLE = "LEG-Simulator"
+#: The flow graph's square is made for a 360 px wide phone and grows with the page; a wall
+#: screen gets a larger square and text readable from a distance. [px]
+FRAME_PX, LABEL_PX = 320, 11.0
+WALL_FRAME_PX, WALL_LABEL_PX = 700, 15.0
 
 LEGEND = """
 **Reading the page**
@@ -51,10 +55,9 @@ class Dashboard(pn.viewable.Viewer):
             raise TypeError("Dashboard needs sim=Simulation(...)")
         self.reader = ReadModel(self.sim)
         wall, dark = self.choice.wall, self.choice.dark
-        # The layout's square is made for a phone (340 px) and grows with the page; a wall
-        # screen gets a larger square and text readable from a distance.
         self.graph = FlowGraph(
-            reader=self.reader, schedule=schedule, dark=dark, wall=wall, frame_px=700 if wall else 340, label_px=15 if wall else 11
+            reader=self.reader, schedule=schedule, dark=dark, wall=wall,
+            frame_px=WALL_FRAME_PX if wall else FRAME_PX, label_px=WALL_LABEL_PX if wall else LABEL_PX,
         )
         # A wall screen shows the last hour, with no buttons.
         self.chart = CommunityChart(reader=self.reader, window="1 h", choosable=False) if self.choice.wall else CommunityChart(reader=self.reader)

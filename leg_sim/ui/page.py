@@ -120,7 +120,8 @@ html, body {{ max-width: 100vw; }}
 @media screen and (max-width: {PHONE_MAX_PX}px) {{
   #header {{ padding: 6px; }}
   .title {{ font-size: 1.3em; margin-left: 0.2em; }}
-  #main {{ padding: 0 6px; }}
+  #main {{ padding: 0 4px; }}
+  #main fast-card.pn-wrapper {{ padding: 6px; }}
   #sidebar {{ position: fixed; top: 56px; left: 0; bottom: 0; z-index: 30; width: min(300px, 85vw);
              min-width: 0 !important; max-width: 85vw !important; height: auto;
              background: var(--background-color); box-shadow: 2px 0 12px rgba(0,0,0,.35); }}
