@@ -258,7 +258,7 @@ def test_sankey_view_sends_nothing_below_the_step_and_a_restyle_above_it():
     sent = restyles[0]["data"]
     assert sent["node.label"][0][0] == f"H001 · {format_power(2800.0)}"
     assert_allclose(sent["link.value"][0], view.spec["data"][0]["link"]["value"])
-    assert "link.source" not in sent  # unchanged parts stay at home
+    assert "link.source" not in sent and "node.customdata" not in sent  # unchanged parts stay at home
 
 
 def test_sankey_ignores_a_late_echo_from_the_browser():
