@@ -7,6 +7,12 @@ line naming the key, the bad value and what is allowed::
 
     config.yaml: update_interval_ms = 50 is out of range; allowed: integer 100 to 10000 [ms]
 
+A file cannot make the reader itself fail or run away: files over
+:data:`MAX_CONFIG_BYTES`, nesting deeper than :data:`MAX_DEPTH`, aliases that
+would expand past :data:`MAX_NODES` values, numbers of more than
+:data:`MAX_NUMBER_CHARS` characters and date-times outside the years
+:data:`YEARS` the engine can simulate are refused with the same one line.
+
 This module itself imports only yaml, param and the declarations (no numpy, no UI
 library), but importing it through the package (``leg_sim/__init__``) also loads the
 engine; ``python -m leg_sim check-config`` and ``serve`` still fail before Panel loads.
@@ -28,6 +34,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from leg_sim.settings import HOUSE_SETTINGS, MAX_HOUSES, SETTINGS, Setting, defaults
+
+#: Largest config file read. [B]
+MAX_CONFIG_BYTES = 1_000_000
+#: Deepest nesting of mappings and lists (the real config needs 3).
+MAX_DEPTH = 16
+#: Most values a file may stand for once its aliases are expanded (10,000 houses with every
+#: per-house key are about 170,000).
+MAX_NODES = 500_000
+#: Longest number literal. [characters]
+MAX_NUMBER_CHARS = 40
+#: Years a date-time may fall in: the random streams count time from 1970 (UTC), and the
+#: solar and calendar models hold to 2199.
+YEARS = (1971, 2199)
 
 ENV_CONFIG = "LEG_CONFIG"
 ENV_PORT = "PORT"
@@ -195,16 +214,24 @@ class _Checker:
         return str(path)
 
     def _datetime(self, key: str, value: Any, allowed: str) -> dt.datetime | None:
-        if value is None or isinstance(value, dt.datetime):
+        if value is None:
             return value
+        if isinstance(value, dt.datetime):
+            return self._simulatable(key, value, allowed)
         if isinstance(value, dt.date):
-            return dt.datetime(value.year, value.month, value.day)
+            return self._simulatable(key, dt.datetime(value.year, value.month, value.day), allowed)
         if not isinstance(value, str):
             raise self.fail(key, value, "is not a date-time", allowed)
         try:
-            return dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
             raise self.fail(key, value, "is not an ISO 8601 date-time", allowed) from None
+        return self._simulatable(key, parsed, allowed)
+
+    def _simulatable(self, key: str, value: dt.datetime, allowed: str) -> dt.datetime:
+        if not YEARS[0] <= value.year <= YEARS[1]:
+            raise self.fail(key, value.isoformat(), "is outside the years the simulation covers", f"{allowed}, in the years {YEARS[0]} to {YEARS[1]}")
+        return value
 
     def mapping(self, key: str, value: Any, known: Mapping[str, Any]) -> dict:
         if not isinstance(value, Mapping):
@@ -250,6 +277,73 @@ def _expand_dotted(overrides: Mapping[str, Any]) -> dict:
     return nested
 
 
+class _FileTooBigError(Exception):
+    """The YAML document goes past one of the reader's limits; the message says which."""
+
+
+class _LimitedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with limits on nesting, alias expansion and number length."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise _FileTooBigError(f"nesting deeper than {MAX_DEPTH} levels at line {mark.line + 1}")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def compose_document(self) -> Any:
+        node = super().compose_document()
+        if expanded_size(node) > MAX_NODES:
+            raise _FileTooBigError(f"more than {MAX_NODES:,} values once its aliases are expanded")
+        return node
+
+    def construct_yaml_int(self, node: Any) -> int:
+        _short_number(node)
+        return super().construct_yaml_int(node)
+
+    def construct_yaml_float(self, node: Any) -> float:
+        _short_number(node)
+        return super().construct_yaml_float(node)
+
+
+def _short_number(node: Any) -> None:
+    if len(node.value) > MAX_NUMBER_CHARS:
+        raise _FileTooBigError(f"a number of {len(node.value):,} characters at line {node.start_mark.line + 1} (at most {MAX_NUMBER_CHARS})")
+
+
+_LimitedLoader.add_constructor("tag:yaml.org,2002:int", _LimitedLoader.construct_yaml_int)
+_LimitedLoader.add_constructor("tag:yaml.org,2002:float", _LimitedLoader.construct_yaml_float)
+
+
+def expanded_size(node: Any) -> int:
+    """How many values a composed YAML node stands for with every alias expanded
+    (a shared node counts each time it is used). Iterative and memoised: O(distinct nodes)."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(node, False)]
+    while stack:
+        current, children_done = stack.pop()
+        if id(current) in sizes:
+            continue
+        children = _children(current)
+        if children_done or not children:
+            sizes[id(current)] = min(1 + sum(sizes[id(c)] for c in children), MAX_NODES + 1)
+        else:
+            stack.append((current, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(node)]
+
+
+def _children(node: Any) -> list:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
 def read_yaml(path: str | os.PathLike) -> dict:
     """Read a YAML config file into a dict, or raise a one-line ConfigError."""
     path = Path(path)
@@ -258,14 +352,23 @@ def read_yaml(path: str | os.PathLike) -> dict:
         raise ConfigError(f"{name}: config file not found; allowed: a path to an existing YAML file")
     if path.is_dir():
         raise ConfigError(f"{name}: is a directory; allowed: a path to a YAML file")
+    too_big = f"{name}: file is larger than {MAX_CONFIG_BYTES:,} bytes; allowed: a config file of at most {MAX_CONFIG_BYTES:,} bytes"
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(too_big)
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{name}: cannot be read ({exc.__class__.__name__}); allowed: a readable UTF-8 YAML file") from None
     if not text.strip():
         raise ConfigError(f"{name}: file is empty; allowed: a YAML mapping such as 'houses: 5'")
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_LimitedLoader)  # a SafeLoader with limits
+    except _FileTooBigError as exc:
+        raise ConfigError(f"{name}: {exc}; allowed: a plain YAML mapping of config keys") from None
+    except RecursionError:
+        raise ConfigError(f"{name}: nesting too deep; allowed: at most {MAX_DEPTH} levels") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
