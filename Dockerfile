@@ -2,13 +2,16 @@
 #   docker build -t leg-sim .
 #   docker run -d --name leg-sim -p 8050:8050 \
 #       -v "$PWD/config.yaml:/config/config.yaml:ro" \
+#       -v leg-state:/state \
 #       -e LEG_ALLOW_ORIGIN=leg.example.org leg-sim
+# /state keeps the session-signing secret (unless LEG_SECRET_KEY is given) across restarts.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     LEG_CONFIG=/config/config.yaml \
+    LEG_STATE_DIR=/state \
     PORT=8050
 
 RUN useradd --system --create-home --home-dir /home/legsim --shell /usr/sbin/nologin legsim
@@ -18,9 +21,10 @@ COPY pyproject.toml README.md ./
 COPY leg_sim ./leg_sim
 COPY apps ./apps
 RUN pip install --no-cache-dir -e . \
-    && mkdir -p /config
+    && mkdir -p /config /state && chown legsim: /state
 COPY config.yaml /config/config.yaml
 
+VOLUME /state
 USER legsim
 EXPOSE 8050
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \

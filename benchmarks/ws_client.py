@@ -137,3 +137,113 @@ def open_and_close_sessions(base_url: str, count: int, parallel: int = 10, timeo
             for c in batch:
                 c.close()
     return opened
+
+
+class RawSession:
+    """One session driven message by message, as a hostile or careless client would.
+
+    :meth:`open` connects (with `origin` and `token` as given, else the server's own),
+    :meth:`pull` returns the document's JSON, :meth:`set_property` sends one model
+    change and :meth:`replies` reads what comes back for a while.
+    """
+
+    def __init__(self, base_url: str, origin: str | None = None, token: str | None = None, timeout_s: float = 30.0):
+        self.base_url = base_url
+        self.origin = base_url if origin is None else origin
+        self.token = token
+        self.timeout_s = timeout_s
+        self._ws: websocket.WebSocket | None = None
+        self._msgid = 100
+
+    def open(self) -> RawSession:
+        token = self.token or session_token(self.base_url, self.timeout_s)
+        host = self.base_url.split("//", 1)[1]
+        self._ws = websocket.create_connection(
+            f"ws://{host}/main/ws", subprotocols=["bokeh", token], timeout=self.timeout_s, origin=self.origin
+        )
+        header, _ = self.receive()
+        if header.get("msgtype") != "ACK":
+            raise RuntimeError(f"expected ACK, got {header}")
+        return self
+
+    def receive(self) -> tuple[dict, dict]:
+        """The next message: header and content (buffers are skipped)."""
+        assert self._ws is not None
+        first = self._ws.recv()
+        if not first:
+            raise ConnectionError("the server closed the websocket")
+        header = json.loads(first)
+        self._ws.recv()  # metadata
+        content = self._ws.recv()
+        for _ in range(2 * header.get("num_buffers", 0)):
+            self._ws.recv()
+        return header, json.loads(content) if content else {}
+
+    def send(self, msgtype: str, content: dict) -> str:
+        assert self._ws is not None
+        self._msgid += 1
+        msgid = str(self._msgid)
+        for frame in (json.dumps({"msgid": msgid, "msgtype": msgtype}), "{}", json.dumps(content)):
+            self._ws.send(frame)
+        return msgid
+
+    def pull(self) -> dict:
+        """Ask for the document and return it (``{"roots": ..., ...}``)."""
+        self.send("PULL-DOC-REQ", {})
+        deadline = time.monotonic() + self.timeout_s
+        while time.monotonic() < deadline:
+            header, content = self.receive()
+            if header["msgtype"] == "PULL-DOC-REPLY":
+                return content["doc"]
+        raise RuntimeError("no PULL-DOC-REPLY")
+
+    def ready(self) -> None:
+        """Tell the server the page is ready, as BokehJS does (see BokehClient._send_ready)."""
+        event = {
+            "kind": "MessageSent",
+            "msg_type": "bokeh_event",
+            "msg_data": {"type": "event", "name": "document_ready", "values": {"type": "map", "entries": []}},
+        }
+        self.send("PATCH-DOC", {"events": [event]})
+
+    def set_property(self, model_id: str, attr: str, value) -> str:
+        """Send one ModelChanged patch, as a browser does when a widget moves; returns its msgid."""
+        event = {"kind": "ModelChanged", "model": {"id": model_id}, "attr": attr, "new": value}
+        return self.send("PATCH-DOC", {"events": [event]})
+
+    def replies(self, seconds: float) -> list[tuple[dict, dict]]:
+        """Every message that arrives within `seconds`."""
+        assert self._ws is not None
+        got = []
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            self._ws.settimeout(left)
+            try:
+                got.append(self.receive())
+            except websocket.WebSocketTimeoutException:
+                break
+        self._ws.settimeout(self.timeout_s)
+        return got
+
+    def close(self) -> None:
+        if self._ws is not None:
+            with contextlib.suppress(Exception):
+                self._ws.close()
+
+
+def find_models(doc: dict, type_name: str) -> list[dict]:
+    """Every model of `type_name` (e.g. ``"Slider"``) anywhere in a pulled document."""
+    found: list[dict] = []
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "object" and node.get("name") == type_name:
+                found.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(doc)
+    return found

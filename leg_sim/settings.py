@@ -20,6 +20,7 @@ Units live in the key names (``update_interval_ms``, ``pv_peak_kwp``) and in
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -271,6 +272,73 @@ def house_setting(key: str) -> Setting:
 def live_settings() -> tuple[Setting, ...]:
     """The settings a running simulation takes from the next tick, in display order."""
     return tuple(s for s in SETTINGS if s.live)
+
+
+class ControlError(ValueError):
+    """A value a dashboard control may not set; the message says what is allowed."""
+
+
+def control_bounds(s: Setting, configured: Any = None) -> tuple[float, float]:
+    """The range a dashboard control offers: `widget_bounds` (else `bounds`), widened to
+    the value the config started with, as the widget is."""
+    lo, hi = s.widget_bounds or s.bounds or (0.0, 0.0)
+    if isinstance(configured, (int, float)) and not isinstance(configured, bool):
+        lo, hi = min(lo, configured), max(hi, configured)
+    return lo, hi
+
+
+def control_allowed(s: Setting, configured: Any = None) -> str:
+    """What a control of `s` accepts, as the message of a refused value says it."""
+    lo, hi = control_bounds(s, configured)
+    if s.kind in ("integer", "houses"):
+        return f"integer {int(lo)} to {int(hi)}{s.unit_text}"
+    if s.kind == "number" and s.presets:
+        values = sorted({*s.presets, *([float(configured)] if isinstance(configured, (int, float)) else [])})
+        return "one of " + ", ".join(f"{v:g}" for v in values) + s.unit_text
+    if s.kind == "number":
+        return f"number {lo:g} to {hi:g}{s.unit_text}"
+    return s.allowed()
+
+
+def control_value(s: Setting, value: Any, configured: Any = None) -> Any:
+    """`value` as a dashboard control of `s` may set it, else ControlError.
+
+    The server's own check of what a browser (or any websocket client) sends: the
+    type, integer-ness and range of the widget made from the same declaration
+    (:func:`control_bounds`; presets for a preset slider), whatever the page shows.
+    `configured` is the value the config started with.
+    """
+    refused = ControlError(f"{_short(value)} was not applied; allowed: {control_allowed(s, configured)}")
+    if s.kind in ("integer", "houses", "number"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise refused
+        lo, hi = control_bounds(s, configured)
+        if s.kind != "number":
+            if not float(value).is_integer() or not lo <= value <= hi:
+                raise refused
+            return int(value)
+        if s.presets:
+            allowed = {float(v) for v in s.presets} | ({float(configured)} if isinstance(configured, (int, float)) else set())
+            if float(value) not in allowed:
+                raise refused
+        elif not lo <= value <= hi:
+            raise refused
+        return float(value)
+    if s.kind in ("choice", "switch"):
+        if not isinstance(value, str) or value not in (s.choices or ()):
+            raise refused
+        return value
+    if s.kind == "boolean":
+        if not isinstance(value, bool):
+            raise refused
+        return value
+    raise refused
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    """A client's value for a message: its repr, cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def defaults() -> dict[str, Any]:

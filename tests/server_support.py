@@ -17,6 +17,8 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+#: The session-signing secret of test servers (Bokeh asks for at least 32 characters).
+TEST_SECRET = "leg-sim-test-secret-0123456789-abcdefghijklmnop"
 
 
 def free_port() -> int:
@@ -41,6 +43,7 @@ def server_command(port: int, extra: tuple[str, ...] = ()) -> list[str]:
         "--setup", str(REPO / "leg_sim" / "server" / "startup.py"),
         "--plugins", "leg_sim.server.routes", "--index", "main",
         "--allow-websocket-origin", f"127.0.0.1:{port}",
+        "--session-ids", "signed",  # as `make serve` runs it; the secret is in the environment
         "--unused-session-lifetime", "1000", "--check-unused-sessions", "500",
         *extra,
     ]
@@ -50,8 +53,11 @@ class Server:
     """A dashboard server process with its own config file, stopped on exit."""
 
     def __init__(
-        self, tmp_dir: Path, config: dict | None = None, env: dict | None = None, port: int | None = None, extra: tuple[str, ...] = ()
+        self, tmp_dir: Path, config: dict | None = None, env: dict | None = None, port: int | None = None, extra: tuple[str, ...] = (),
+        launcher: bool = False,
     ):
+        """`launcher`: start it as `make serve` does (``python -m leg_sim serve``, with the
+        launcher's own origins and secret), else with :func:`server_command`."""
         self.extra = tuple(extra)
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -64,14 +70,21 @@ class Server:
         }
         cfg.update(config or {})
         self.config_path.write_text(yaml.safe_dump(cfg))
-        self.env = {**os.environ, "LEG_CONFIG": str(self.config_path), **(env or {})}
+        self.env = {**os.environ, "LEG_CONFIG": str(self.config_path), "BOKEH_SECRET_KEY": TEST_SECRET, **(env or {})}
+        self.launcher = launcher
         self.log_path = Path(tmp_dir) / f"server-{self.port}.log"
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout_s: float = 90.0) -> Server:
         self._log = open(self.log_path, "w")  # noqa: SIM115 - the server process writes to it until stop()
+        if self.launcher:
+            cmd = [sys.executable, "-m", "leg_sim", "serve"]
+            self.env.update(PORT=str(self.port), LEG_ADDRESS="127.0.0.1")
+            self.env.pop("BOKEH_SECRET_KEY", None)
+        else:
+            cmd = server_command(self.port, self.extra)
         self.proc = subprocess.Popen(
-            server_command(self.port, self.extra), cwd=REPO, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+            cmd, cwd=REPO, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

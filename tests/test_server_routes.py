@@ -8,7 +8,7 @@ import time
 import urllib.request
 
 import pytest
-from server_support import REPO, Server, free_port, get_json, server_command
+from server_support import REPO, TEST_SECRET, Server, free_port, get_json, server_command
 
 pytestmark = pytest.mark.server
 
@@ -80,7 +80,7 @@ def test_invalid_config_stops_the_server_at_start_with_one_line(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("update_interval_ms: 5\n")
     proc = subprocess.run(
-        server_command(free_port()), cwd=REPO, env={**__import__("os").environ, "LEG_CONFIG": str(bad)},
+        server_command(free_port()), cwd=REPO, env={**__import__("os").environ, "LEG_CONFIG": str(bad), "BOKEH_SECRET_KEY": TEST_SECRET},
         capture_output=True, text=True, timeout=60,
     )
     assert proc.returncode == 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import panel as pn
 from conftest import make_sim
 
@@ -56,6 +58,31 @@ def test_controls_reject_out_of_bounds_values_and_keep_the_old_one():
     c._from_widget("update_interval_ms", 50)
     assert sim.update_interval_ms == 1000
     assert "not applied" in c.message.object and "100 to 10000" in c.message.object
+
+
+def test_controls_refuse_what_the_widget_does_not_offer_though_the_config_would():
+    sim = make_sim()
+    c = Controls(reader=ReadModel(sim), target=sim)
+    before = sim.house_count
+    c._from_widget("house_count", 5000)  # the config accepts 10,000 houses; the slider stops at 200
+    assert sim.house_count == before and "integer 1 to 200" in c.message.object
+    c._from_widget("house_count", 1.5)
+    assert sim.house_count == before and "1.5 was not applied" in c.message.object
+
+
+def test_a_flood_of_changes_is_merged_and_the_newest_value_applied():
+    sim = make_sim()
+    c = Controls(reader=ReadModel(sim), target=sim)
+    applied = []
+    sim.param.watch(lambda e: applied.append(e.new), "flex_load_probability")
+    for n in range(50):
+        c._from_widget("flex_load_probability", round(0.01 * (n % 40), 2))
+    assert len(applied) == 1  # the first at once, the rest wait
+    deadline = time.monotonic() + 5
+    while sim.flex_load_probability != round(0.01 * (49 % 40), 2) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert sim.flex_load_probability == round(0.01 * (49 % 40), 2)
+    assert len(applied) == 2  # one more, after MIN_CHANGE_INTERVAL_S
 
 
 def test_controls_leave_no_watcher_behind():

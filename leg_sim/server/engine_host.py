@@ -4,7 +4,9 @@
 and starts its tick loop, which then runs whether or not any browser is open.
 The server's start-up hook (:mod:`leg_sim.server.startup`) calls it before the
 server accepts connections; a served page calls it too, so that a plain
-``panel serve apps/main.py`` also works. Importing this module does nothing.
+``panel serve apps/main.py`` also works. Starting it also makes the server's
+replies to refused websocket messages short (:mod:`leg_sim.server.replies`).
+Importing this module does nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import threading
 
 from leg_sim.config import ENV_READ_ONLY, load_config
 from leg_sim.engine import Simulation
+from leg_sim.server import replies
 
 log = logging.getLogger("leg_sim.server")
 
@@ -32,6 +35,7 @@ def start_simulation() -> Simulation:
     global _simulation
     with _lock:
         if _simulation is None:
+            replies.install()
             settings = load_config(None)
             sim = Simulation(settings, read_only=True) if env_read_only() else Simulation(settings)
             sim.start()

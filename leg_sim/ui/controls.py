@@ -5,15 +5,30 @@ its label, range, step and presets), plus Pause. Each session gets its own
 widgets. A change in one session is set on the shared Simulation (applied from
 the next tick) and every other open session's widgets follow. The watcher this
 view puts on the shared Simulation is removed by :meth:`Controls.dispose` when
-the session ends, so nothing outlives the session. A value the Simulation
-rejects (out of bounds) is not applied; the widget goes back to the current
-value and a one-line message says what is allowed. In read-only mode there are
+the session ends, so nothing outlives the session. In read-only mode there are
 no widgets at all.
+
+The server checks what a widget sends
+    A browser (or any websocket client) can send any value for a widget. Before a
+    value reaches the Simulation it is checked against the declaration the widget
+    was made from (:func:`leg_sim.settings.control_value`: type, integer-ness, the
+    widget's range and presets, not the wider config range); a refused value is
+    not applied, the widget goes back to the current value and a one-line message
+    says what is allowed. An integer slider passes a non-integral value on
+    unchanged (:class:`ExactIntSlider`), so 1.5 houses is refused, not cut to 1.
+
+Rate limit
+    A session applies at most one change of a setting per
+    :data:`MIN_CHANGE_INTERVAL_S`; values that come faster (a slider being
+    dragged, or a client flooding) are merged, and the newest is applied when the
+    interval has passed. Nothing is lost and the engine is not flooded.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +36,7 @@ import panel as pn
 import param
 
 from leg_sim.engine import Simulation
-from leg_sim.settings import Setting, live_settings
+from leg_sim.settings import ControlError, Setting, control_value, live_settings
 from leg_sim.snapshot import Snapshot
 from leg_sim.ui.view import View
 
@@ -35,6 +50,21 @@ CONTROLLED = (*tuple(s.name for s in live_settings()), "paused")
 FACTOR_UNITS = ("simulated s per s",)
 #: Labels of the pause toggle while running and while paused.
 PAUSE_LABEL, RESUME_LABEL = "‖ Pause", "▶ Resume"
+#: Least time between two applied changes of one setting from one session. [s]
+MIN_CHANGE_INTERVAL_S = 0.25
+
+
+class ExactIntSlider(pn.widgets.IntSlider):
+    """An IntSlider that hands a client's non-integral value on as it is, so it is refused
+    (Panel's own would cut 1.5 to 1 and apply it). Overrides Panel's private
+    ``_process_property_change`` (Panel 1.9); a test sends 1.5 from a raw client."""
+
+    def _process_property_change(self, props: dict[str, Any]) -> dict[str, Any]:
+        raw = props.get("value")
+        params = super()._process_property_change(props)
+        if isinstance(raw, float) and not raw.is_integer() and "value" in params:
+            params["value"] = raw
+        return params
 
 
 def preset_label(s: Setting, value: float) -> str:
@@ -55,7 +85,7 @@ def setting_widget(s: Setting, value: Any) -> pn.widgets.Widget:
     if s.presets:
         return pn.widgets.DiscreteSlider(label=s.full_label, options=preset_options(s, (*s.presets, value)), value=float(value))
     if s.kind in ("integer", "houses"):
-        return pn.widgets.IntSlider(label=s.full_label, start=int(lo), end=max(int(hi), int(value)), step=int(s.step or 1), value=int(value))
+        return ExactIntSlider(label=s.full_label, start=int(lo), end=max(int(hi), int(value)), step=int(s.step or 1), value=int(value))
     if s.kind == "number":
         return pn.widgets.FloatSlider(label=s.full_label, start=float(lo), end=float(hi), step=s.step or 0.01, value=float(value))
     # The "outline" variant fills only the selected button, so the choice is plain to see.
@@ -93,6 +123,9 @@ class Controls(View):
         self.message = pn.pane.Markdown("", name="control_message", css_classes=["leg-message"], margin=(0, 10))
         self.widgets: dict[str, pn.widgets.Widget] = {}
         self._sim_watcher = None
+        self._last_change: dict[str, float] = {}
+        self._waiting: dict[str, Any] = {}
+        self._timer: threading.Timer | None = None
         if self.read_only:
             return pn.Column(pn.pane.Markdown("**Read-only display.** The controls are switched off on this server."))
         self.widgets = {name: setting_widget(s, getattr(self.sim, name)) for name, s in self._settings.items()}
@@ -120,17 +153,43 @@ class Controls(View):
 
     # widget -> shared simulation
     def _from_widget(self, name: str, value: Any) -> None:
-        if getattr(self.sim, name) == value:
+        if getattr(self.sim, name) == value and name not in self._waiting:
             return
+        wait_s = self._last_change.get(name, -1e9) + MIN_CHANGE_INTERVAL_S - time.monotonic()
+        if wait_s > 0:
+            # Too soon after the last change: keep the newest value for later.
+            self._waiting[name] = value
+            if self._timer is None:
+                self._timer = threading.Timer(wait_s, lambda: self._schedule(self._apply_waiting))
+                self._timer.daemon = True
+                self._timer.start()
+            return
+        self._waiting.pop(name, None)
+        self._set(name, value)
+
+    def _apply_waiting(self) -> None:
+        self._timer = None
+        waiting, self._waiting = self._waiting, {}
+        for name, value in waiting.items():
+            self._from_widget(name, value)
+
+    def _set(self, name: str, value: Any) -> None:
+        """Check `value` as the server does and set it on the Simulation, or say why not."""
+        s = self._settings.get(name)
         try:
-            setattr(self.sim, name, value)
+            if s is not None:
+                value = control_value(s, value, self.sim.settings[s.key])
+            elif not isinstance(value, bool):
+                raise ControlError(f"{value!r} was not applied; allowed: true or false")
+            if getattr(self.sim, name) != value:
+                self._last_change[name] = time.monotonic()
+                setattr(self.sim, name, value)
             self.message.object = ""
             self._follow_state()
         except ValueError as exc:
-            s = self._settings.get(name)
-            allowed = s.allowed() if s else ", ".join(map(str, getattr(self.sim.param[name], "objects", None) or []))
-            self.message.object = f"⚠ {self.sim.param[name].label}: {value!r} was not applied; allowed: {allowed}"
-            log.info("rejected control value %s=%r: %s", name, value, exc)
+            text = str(exc) if isinstance(exc, ControlError) else f"{value!r} was not applied; allowed: {s.allowed() if s else 'true or false'}"
+            self.message.object = f"⚠ {self.sim.param[name].label}: {text}"
+            log.info("refused control value %s=%r: %s", name, value, exc)
             self.widgets[name].value = getattr(self.sim, name)
 
     # shared simulation -> this session's widgets (any thread)
@@ -155,3 +214,7 @@ class Controls(View):
         if self._sim_watcher is not None:
             self.sim.param.unwatch(self._sim_watcher)
             self._sim_watcher = None
+        timer = getattr(self, "_timer", None)
+        if timer is not None:
+            timer.cancel()
+            self._timer = None
