@@ -91,6 +91,7 @@ class Clock:
         #: Ticks whose simulated time jumped instead of running (their step was 0).
         self.jump_count = 0
         self._jump_pending = False
+        self._holding = False
 
     def now_local(self) -> pd.Timestamp:
         """Wall-clock now in the community's zone."""
@@ -134,7 +135,14 @@ class Clock:
             now = previous + pd.Timedelta(seconds=interval_ms / 1000.0 * self.speed_factor)
         dt_s = 0.0 if previous is None else max((now - previous).total_seconds(), 0.0)
         if previous is not None and now < previous:
-            now = previous  # the wall clock stepped back: hold time rather than run backwards
+            # The wall clock stepped back: hold simulated time (nothing is booked) until the
+            # wall clock passes it again, rather than run backwards.
+            if not self._holding:
+                self._holding = True
+                log.warning("wall clock went back by %.0f s: simulated time holds until it catches up", (previous - now).total_seconds())
+            now = previous
+        else:
+            self._holding = False
         if previous is not None and self.mode == REALTIME and (self._jump_pending or dt_s > max_realtime_step_s(interval_ms)):
             self.jump_count += 1
             log.warning(

@@ -15,8 +15,9 @@ thread writes (param batches the watcher calls of one object; a
 ``sim.param.update(...)`` from another thread in the middle of a tick must not
 capture the tick's notification). :meth:`Simulation.subscribe` wraps a watcher
 on the feed so that one failing listener cannot stop the others or the loop. A tick that raises is
-logged and counted and the loop goes on; a tick slower than the interval delays
-the next one but never queues more.
+logged and counted and the loop goes on (the same error again within a minute is
+counted and summed up once a minute, not logged each time); a tick slower than
+the interval delays the next one but never queues more.
 """
 
 from __future__ import annotations
@@ -44,6 +45,39 @@ log = logging.getLogger("leg_sim.engine")
 MIN_INTERVAL_MS = int(setting("update_interval_ms").bounds[0])  # type: ignore[index]
 
 Listener = Callable[[Snapshot], Any]
+
+#: A tick older than this many intervals, and than MIN_STALE_S, makes the loop unhealthy. [-], [s]
+STALE_INTERVALS = 5
+MIN_STALE_S = 2.0
+#: The same tick error is logged at most once in this long; the repeats are counted. [s]
+ERROR_LOG_EVERY_S = 60.0
+
+
+def stale_after_s(interval_ms: float) -> float:
+    """Age of the last tick past which the loop counts as stalled. [s]"""
+    return max(STALE_INTERVALS * interval_ms / 1000.0, MIN_STALE_S)
+
+
+class TickErrorLog:
+    """Logs a failing tick: the first time with its traceback, the same error again at
+    most once per :data:`ERROR_LOG_EVERY_S` with how often it happened meanwhile."""
+
+    def __init__(self, every_s: float = ERROR_LOG_EVERY_S):
+        self.every_s = every_s
+        self._last_text: str | None = None
+        self._logged_at = -math.inf
+        self._repeats = 0
+
+    def failed(self, tick: int, text: str, now_s: float) -> None:
+        """Call from the except block of a failed tick `tick` (monotonic time `now_s`)."""
+        if text != self._last_text:
+            self._last_text, self._logged_at, self._repeats = text, now_s, 0
+            log.exception("tick %d failed; the loop goes on", tick)
+            return
+        self._repeats += 1
+        if now_s - self._logged_at >= self.every_s:
+            log.error("tick %d failed again (%d times in the last %.0f s): %s; the loop goes on", tick, self._repeats, now_s - self._logged_at, text)
+            self._logged_at, self._repeats = now_s, 0
 
 
 class SnapshotFeed(param.Parameterized):
@@ -103,6 +137,7 @@ class Simulation(param.Parameterized):
         self._subscriptions_lock = threading.Lock()
         #: Ticks that raised, ticks slower than the interval, and the last error text.
         self.error_count = 0
+        self._error_log = TickErrorLog()
         self.overrun_count = 0
         self.last_error: str | None = None
         self.last_step_s = 0.0
@@ -234,7 +269,7 @@ class Simulation(param.Parameterized):
                 except Exception as exc:
                     self.error_count += 1
                     self.last_error = f"{type(exc).__name__}: {exc}"
-                    log.exception("tick %d failed; the loop goes on", self._tick + 1)
+                    self._error_log.failed(self._tick + 1, self.last_error, started)
                 self.last_step_s = time.monotonic() - started
                 if self.last_step_s > self.update_interval_ms / 1000.0:
                     self.overrun_count += 1
@@ -272,23 +307,28 @@ class Simulation(param.Parameterized):
         }
 
     def health(self) -> tuple[bool, dict[str, Any]]:
-        """Whether the loop is healthy, with :meth:`status` plus ``status`` and ``stale_after_s``.
+        """Whether the loop is healthy, with :meth:`status` plus ``status``, ``stale_after_s``
+        and ``tick_lag_s``.
 
-        Healthy while ticks keep coming: the last tick is younger than 1.5
-        intervals plus 50 ms, so a stop shows within two intervals. While paused,
-        healthy as long as the loop itself is alive. ``status`` is ``ok``,
-        ``paused``, ``stalled`` or ``stopped``.
+        Healthy while ticks keep coming: the last tick is younger than
+        :func:`stale_after_s` (:data:`STALE_INTERVALS` intervals, at least
+        :data:`MIN_STALE_S`), so a busy moment does not flap the health check while
+        a stop still shows within seconds. While paused, healthy as long as the loop
+        itself is alive. ``status`` is ``ok``, ``paused``, ``stalled`` or ``stopped``.
         """
         status = self.status()
-        limit_s = 1.5 * self.update_interval_ms / 1000.0 + 0.05
+        limit_s = stale_after_s(self.update_interval_ms)
         status["stale_after_s"] = round(limit_s, 3)
+        age_s = status["tick_age_s"]
+        # How far the next tick is behind its schedule (0 while on time). [s]
+        status["tick_lag_s"] = None if age_s is None else round(max(age_s - self.update_interval_ms / 1000.0, 0.0), 3)
         if not status["running"]:
             state, ok = "stopped", False
         elif status["paused"]:
-            ok = status["loop_age_s"] is not None and status["loop_age_s"] <= max(limit_s, 1.0)
+            ok = status["loop_age_s"] is not None and status["loop_age_s"] <= limit_s
             state = "paused" if ok else "stalled"
         else:
-            ok = status["tick_age_s"] is not None and status["tick_age_s"] <= limit_s
+            ok = age_s is not None and age_s <= limit_s
             state = "ok" if ok else "stalled"
         status["status"] = state
         return ok, status

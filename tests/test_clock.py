@@ -115,3 +115,23 @@ def test_slow_realtime_ticks_still_count_their_time():
     c.tick(1000)
     wall.now += dt.timedelta(seconds=max_realtime_step_s(1000))
     assert c.tick(1000)[1] == max_realtime_step_s(1000) and c.jump_count == 0
+
+
+def test_a_wall_clock_that_steps_back_holds_time_logs_once_and_books_nothing(caplog):
+    wall = [dt.datetime(2026, 6, 21, 10, 0, tzinfo=dt.timezone.utc)]
+    clock = Clock("Europe/Zurich", mode="realtime", now_fn=lambda: wall[0])
+    clock.tick(1000)
+    wall[0] += dt.timedelta(seconds=1)
+    first, _ = clock.tick(1000)
+    steps = []
+    with caplog.at_level("WARNING", logger="leg_sim.clock"):
+        for n in range(5):  # an hour back, then the clock runs on
+            wall[0] = dt.datetime(2026, 6, 21, 9, 0, 1 + n, tzinfo=dt.timezone.utc)
+            now, dt_s = clock.tick(1000)
+            steps.append(dt_s)
+            assert now == first
+    assert steps == [0.0] * 5
+    assert sum("went back" in r.getMessage() for r in caplog.records) == 1
+    wall[0] = dt.datetime(2026, 6, 21, 10, 0, 3, tzinfo=dt.timezone.utc)  # past the held time again
+    _, dt_s = clock.tick(1000)
+    assert dt_s == 2.0

@@ -321,3 +321,25 @@ def test_no_snapshot_is_lost_while_another_thread_updates_parameters():
     assert n > 100 and sim.tick > 20
     assert [tick for tick, _ in seen] == list(range(1, sim.tick + 1))
     assert {name for _, name in seen} == {"engine"}
+
+
+def test_the_same_tick_error_is_logged_once_a_minute_with_a_count(caplog):
+    from leg_sim.engine import TickErrorLog
+
+    errors = TickErrorLog(every_s=60.0)
+    with caplog.at_level("ERROR", logger="leg_sim.engine"):
+        for n in range(300):  # five minutes of a failing 1 s tick
+            try:
+                raise RuntimeError("weather file vanished")
+            except RuntimeError:
+                errors.failed(n + 1, "RuntimeError: weather file vanished", float(n))
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 5  # the first with its traceback, then one a minute
+    assert caplog.records[0].exc_info is not None
+    assert all("failed again (60 times" in line for line in lines[1:])
+    with caplog.at_level("ERROR", logger="leg_sim.engine"):
+        try:
+            raise ValueError("another")
+        except ValueError:
+            errors.failed(301, "ValueError: another", 300.5)
+    assert "tick 301 failed" in caplog.records[-1].getMessage()

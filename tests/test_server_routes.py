@@ -64,10 +64,20 @@ def test_unknown_parameters_on_other_routes_get_400(server, route):
     assert status == 400 and "unknown query parameter" in doc["error"]
 
 
-def test_healthz_reports_tick_age(server):
+def test_healthz_reports_tick_age_lag_sessions_and_memory(server):
     status, doc = get_json(server.base + "/healthz")
     assert status == 200 and doc["status"] == "ok" and doc["running"]
     assert 0 <= doc["tick_age_s"] <= doc["stale_after_s"]
+    # Several intervals and at least 2 s, so a busy moment does not flap it.
+    assert doc["stale_after_s"] >= max(2.0, 3 * doc["update_interval_ms"] / 1000)
+    assert 0 <= doc["tick_lag_s"] <= doc["tick_age_s"]
+    assert doc["sessions"] >= 0 and 50 < doc["memory_rss_mb"] < 4000
+
+
+def test_healthz_answers_head_with_the_status_and_no_body(server):
+    request = urllib.request.Request(server.base + "/healthz", method="HEAD")
+    with urllib.request.urlopen(request, timeout=10) as r:
+        assert r.status == 200 and r.read() == b""
 
 
 def test_the_page_is_served_at_root_and_main(server):

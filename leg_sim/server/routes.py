@@ -3,8 +3,9 @@
 * ``GET /api/state`` — the latest snapshot (the README's JSON document).
 * ``GET /api/history?seconds=N`` — community history of the last N simulated
   seconds (default 900); a bad N gets 400 with a JSON error.
-* ``GET /healthz`` — loop health (the policy is ``Simulation.health``); 503 when
-  ticking has stopped.
+* ``GET /healthz`` — loop health (the policy is ``Simulation.health``: stale after
+  5 intervals and at least 2 s), tick lag, sessions and the server's memory; 503
+  when ticking has stopped. ``HEAD /healthz`` gives the same status without a body.
 
 Every route answers JSON, also for errors, and rejects unknown or repeated
 query parameters with 400. Importing this module only defines the handlers;
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import uuid
 from typing import Any
 
@@ -41,10 +43,21 @@ class BadRequestError(Exception):
     """A client's mistake; answered with 400 and this message."""
 
 
+def rss_mb() -> float | None:
+    """This process's resident memory (Linux /proc), or None where it cannot be read. [MB]"""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return round(pages * os.sysconf("SC_PAGE_SIZE") / 1e6, 1)
+
+
 def health(sim: Any) -> tuple[int, dict]:
-    """HTTP status and body for /healthz: the engine's health and the open sessions."""
+    """HTTP status and body for /healthz: the engine's health, the open sessions and memory."""
     ok, body = sim.health()
     body["sessions"] = session.active_sessions()
+    body["memory_rss_mb"] = rss_mb()
     body["server_id"] = SERVER_ID
     return (200 if ok else 503), body
 
@@ -139,10 +152,17 @@ class HistoryHandler(JSONHandler):
 
 
 class HealthHandler(JSONHandler):
-    """GET /healthz"""
+    """GET and HEAD /healthz"""
 
     def answer(self):
         return health(start_simulation())
+
+    def head(self) -> None:
+        if self._finished:
+            return
+        status, _ = self.answer()
+        self.set_status(status)
+        self.finish()
 
 
 ROUTES = [
