@@ -344,3 +344,13 @@ def test_sankey_nodes_do_not_overlap_and_stay_in_the_frame():
             top, bottom = centre[column] - height[column] / 2, centre[column] + height[column] / 2
             assert top[0] >= -1.0 and bottom[-1] <= height_px + 1.0
             assert (top[1:] - bottom[:-1] >= sk.GAP_PX - 1.0).all()  # in drawing order, a label's height apart
+
+
+def test_markup_in_a_house_id_stays_text_in_labels_and_hover():
+    snap = snapshot_of([3000.0, 0.0], [500.0, 1500.0])
+    hostile = ('<a href="https://evil.example.org">H1</a>', '<span style="font-size:80px">H2</span>')
+    snap = dataclasses.replace(snap, house_ids=hostile)
+    trace = sk.sankey_spec(sk.supply_flows(snap))["data"][0]
+    shown = " ".join(trace["node"]["label"] + trace["node"]["customdata"])
+    assert "<a" not in shown and "<span" not in shown
+    assert "&lt;a href=\"https://evil.example.org\"&gt;H1&lt;/a&gt;" in shown

@@ -26,6 +26,7 @@ Rate limit
 
 from __future__ import annotations
 
+import html
 import logging
 import threading
 import time
@@ -188,7 +189,8 @@ class Controls(View):
             self._follow_state()
         except ValueError as exc:
             text = str(exc) if isinstance(exc, ControlError) else f"{value!r} was not applied; allowed: {s.allowed() if s else 'true or false'}"
-            self.message.object = f"⚠ {self.sim.param[name].label}: {text}"
+            # A client's value is shown as text, never as markup.
+            self.message.object = f"⚠ {self.sim.param[name].label}: {html.escape(text)}"
             log.info("refused control value %s=%r: %s", name, value, exc)
             self.widgets[name].value = getattr(self.sim, name)
 

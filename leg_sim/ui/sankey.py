@@ -58,6 +58,7 @@ What Plotly still animates (plotly.js 3.1, watched in Chromium)
 from __future__ import annotations
 
 import dataclasses
+import html
 from typing import Any
 
 import numpy as np
@@ -298,9 +299,15 @@ def node_layout(flows: SupplyFlows, height_px: float = HEIGHT_PX - 2 * MARGIN_PX
     return np.where(left, 0.001, 0.999).tolist(), np.clip(np.round(y, 3), 0.001, 1.0).tolist()
 
 
+def as_text(name: str) -> str:
+    """A name as Plotly shows it literally: its pseudo-HTML (``<a href>``, ``<b>``,
+    ``<span style>``) escaped, so a house id such as ``<a href=...>`` stays text."""
+    return html.escape(str(name), quote=False)
+
+
 def node_labels(flows: SupplyFlows) -> list[str]:
-    """Each node's name with its power: ``"H003 · 131 W"``."""
-    return [f"{name} · {format_power(float(w))}" for name, w in zip(flows.names, flows.node_power_w, strict=True)]
+    """Each node's name with its power: ``"H003 · 131 W"`` (names escaped, :func:`as_text`)."""
+    return [f"{as_text(name)} · {format_power(float(w))}" for name, w in zip(flows.names, flows.node_power_w, strict=True)]
 
 
 def _halo(color: str) -> str:
@@ -332,7 +339,7 @@ def sankey_spec(flows: SupplyFlows, dark: bool = False) -> dict:
         "arrangement": "fixed",
         "node": {
             "label": node_labels(flows),
-            "customdata": list(flows.names),
+            "customdata": [as_text(name) for name in flows.names],
             "x": x,
             "y": y,
             "color": colors,
