@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from tornado.web import RequestHandler
 
-from leg_sim.server import session
+from leg_sim.server import backpressure, session
 from leg_sim.server.engine_host import start_simulation
 from leg_sim.snapshot import json_float
 
@@ -57,6 +57,7 @@ def health(sim: Any) -> tuple[int, dict]:
     """HTTP status and body for /healthz: the engine's health, the open sessions and memory."""
     ok, body = sim.health()
     body["sessions"] = session.active_sessions()
+    body["slow_sessions_closed"] = backpressure.closed_count[0]
     body["memory_rss_mb"] = rss_mb()
     body["server_id"] = SERVER_ID
     return (200 if ok else 503), body

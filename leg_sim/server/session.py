@@ -6,6 +6,8 @@ bridge schedules one update on its session's document with
 and coalesces: while an update is pending, newer ticks do not queue more, and
 the update shows the newest snapshot (the chart still gets every row from the
 history). All changes of one update travel in one message (``pn.io.hold``).
+A session whose browser has not taken its previous update gets no new one, and
+is closed once stuck for a while (:mod:`leg_sim.server.backpressure`).
 When the session ends, the bridge unsubscribes from the engine and the
 dashboard drops its watchers, so nothing is left behind.
 """
@@ -23,6 +25,7 @@ from panel.io.resources import LOCAL_DIST
 from panel.io.state import set_curdoc
 
 from leg_sim.engine import Simulation
+from leg_sim.server import backpressure
 from leg_sim.ui.dashboard import Dashboard
 from leg_sim.ui.page import PageChoice, close_drawer_on_phones, page_choice
 from leg_sim.ui.reconnect import reconnect_script
@@ -62,6 +65,10 @@ class SessionBridge:
         self.attached = False
         self._pending = False
         self._lock = threading.Lock()
+        #: Monotonic time since which the websocket has held unsent data; None while it keeps up.
+        self._stuck_since: float | None = None
+        #: Updates skipped because the previous one was still unsent.
+        self.skipped = 0
         self.dashboard = Dashboard(sim=sim, schedule=self.schedule, choice=choice or PageChoice())
 
     def schedule(self, fn) -> None:
@@ -99,6 +106,16 @@ class SessionBridge:
             self._pending = False
         if not self.attached:
             return
+        if self.doc is not None and backpressure.has_unsent(self.doc):
+            # The browser has not taken the last update: send nothing more, the next tick tries again.
+            now = time.monotonic()
+            self._stuck_since = self._stuck_since or now
+            self.skipped += 1
+            if now - self._stuck_since >= backpressure.STUCK_CLOSE_S:
+                backpressure.close(self.doc)
+                self.detach()
+            return
+        self._stuck_since = None
         snap = self.sim.snapshot
         try:
             if self.doc is not None:

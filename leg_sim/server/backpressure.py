@@ -1,0 +1,60 @@
+"""Sessions whose browser does not read: no new updates while one is unsent, closed when stuck.
+
+A websocket client that stops reading (a frozen tab, a dead network path, a
+hostile client) makes the server buffer every update written to it: first the
+kernel's socket buffer fills, then Tornado's stream buffer and Bokeh's queue of
+writes waiting for the connection's write lock grow without bound.
+
+:func:`has_unsent` tells whether any connection of a session still holds data
+it could not hand to the kernel; the session's bridge then skips the update
+(its next tick tries again with the newest snapshot), so at most one update per
+session waits in user space. A session that stays so for
+:data:`STUCK_CLOSE_S` is closed (:func:`close`): its browser, if it is alive,
+reconnects and gets a fresh page.
+
+The way from a Bokeh document to its websockets goes through Bokeh internals
+(``session_context._session._subscribed_connections``, ``ServerConnection._socket``;
+Bokeh 3.9, pinned in pyproject.toml) and Tornado's public ``IOStream.writing()``.
+``tests/test_backpressure.py`` fails if the way is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any
+
+log = logging.getLogger("leg_sim.server")
+
+#: A session whose websocket has held unsent data for this long is closed. [s]
+STUCK_CLOSE_S = 30.0
+#: Websocket close code for a client that does not read (RFC 6455: policy violation).
+CLOSE_CODE = 1008
+
+#: Sessions closed because their client stopped reading, since the server started.
+closed_count = [0]
+
+
+def websockets(doc: Any) -> list[Any]:
+    """The Bokeh websocket handlers (Tornado ``WebSocketHandler``) serving `doc`'s session."""
+    session = getattr(getattr(doc, "session_context", None), "_session", None)
+    connections = getattr(session, "_subscribed_connections", None) or ()
+    return [c._socket for c in list(connections) if getattr(c, "_socket", None) is not None]
+
+
+def has_unsent(doc: Any) -> bool:
+    """True when a websocket of `doc`'s session still buffers data the kernel would not take."""
+    for handler in websockets(doc):
+        stream = getattr(getattr(handler, "ws_connection", None), "stream", None)
+        if stream is not None and not stream.closed() and stream.writing():
+            return True
+    return False
+
+
+def close(doc: Any, reason: str = "the client does not read its updates") -> None:
+    """Close every websocket of `doc`'s session."""
+    for handler in websockets(doc):
+        with contextlib.suppress(Exception):
+            handler.close(CLOSE_CODE, reason)
+    closed_count[0] += 1
+    log.warning("closed a session: %s for %.0f s", reason, STUCK_CLOSE_S)
