@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import make_sim
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -118,3 +119,37 @@ def test_empty_history_has_no_day_and_no_minutes():
     assert h.today(ZURICH) is None
     assert len(h.minutes()["minute_s"]) == 0
     assert len(h.tail_after(0, steps=True)["dt_s"]) == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(count=st.integers(1, 20_000), max_rows=st.integers(1, 3000))
+def test_history_downsampling_keeps_the_cap_the_newest_row_and_the_mean(count, max_rows):
+    from leg_sim.server.routes import downsample
+
+    tick = np.arange(1, count + 1, dtype=float)
+    cols = {"tick": tick, "time_s": tick * 0.1, "grid_import_w": np.sin(tick) * 1000.0}
+    out, k = downsample(cols, max_rows)
+    assert len(out["tick"]) <= max_rows
+    assert out["tick"][-1] == count  # the newest tick is always there
+    if count <= max_rows:
+        assert k == 1 and out is cols
+    else:
+        assert k == math.ceil(count / max_rows) and len(out["tick"]) == count // k
+        # each row is the mean of the k ticks that end at its tick
+        last = int(out["tick"][-1])
+        assert out["grid_import_w"][-1] == pytest.approx(np.mean(np.sin(np.arange(last - k + 1, last + 1)) * 1000.0))
+
+
+def test_history_body_says_when_it_was_downsampled():
+    import json
+
+    from leg_sim.server.routes import history_body
+
+    sim = make_sim()
+    for _ in range(50):
+        sim.step()
+    full = json.loads(history_body(sim, 3600.0))
+    assert full["downsampled"] is None and full["count"] == 50
+    cut = json.loads(history_body(sim, 3600.0, max_rows=20))
+    assert cut["count"] <= 20 and cut["downsampled"]["rows_in_window"] == 50 and cut["downsampled"]["ticks_per_row"] == 3
+    assert cut["tick"][-1] == full["tick"][-1]

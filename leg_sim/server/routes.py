@@ -2,7 +2,10 @@
 
 * ``GET /api/state`` — the latest snapshot (the README's JSON document).
 * ``GET /api/history?seconds=N`` — community history of the last N simulated
-  seconds (default 900); a bad N gets 400 with a JSON error.
+  seconds (default 900), at most :data:`MAX_HISTORY_ROWS` rows: a longer window
+  is downsampled (each row the mean of consecutive ticks, with the last one's
+  tick and time) and the body says so (``downsampled``); a bad N gets 400 with
+  a JSON error.
 * ``GET /healthz`` — loop health (the policy is ``Simulation.health``: stale after
   5 intervals and at least 2 s), tick lag, sessions and the server's memory; 503
   when ticking has stopped. ``HEAD /healthz`` gives the same status without a body.
@@ -10,6 +13,8 @@
 Every route answers JSON, also for errors, and rejects unknown or repeated
 query parameters with 400. Importing this module only defines the handlers;
 the engine is started by the server's start-up hook (leg_sim.server.startup).
+Serialising a body runs on a worker thread, not on the event loop that serves
+every session; ``/api/state`` is serialised once per tick and shared.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tornado.ioloop import IOLoop
 from tornado.web import RequestHandler
 
 from leg_sim.server import backpressure, session
@@ -37,6 +43,8 @@ SERVER_ID = uuid.uuid4().hex
 #: Largest history window a client may ask for. [s]
 MAX_HISTORY_S = 366 * 24 * 3600
 DEFAULT_HISTORY_S = 900
+#: Most rows /api/history returns; longer windows are downsampled to fit.
+MAX_HISTORY_ROWS = 2000
 
 
 class BadRequestError(Exception):
@@ -90,7 +98,7 @@ class JSONHandler(RequestHandler):
     def write_error(self, status_code: int, **kwargs) -> None:
         self.finish(json.dumps({"error": self._reason, "status": status_code}))
 
-    def get(self) -> None:
+    async def get(self) -> None:
         if self._finished:
             return
         try:
@@ -105,14 +113,15 @@ class JSONHandler(RequestHandler):
 class StateHandler(JSONHandler):
     """GET /api/state"""
 
-    def get(self) -> None:
+    async def get(self) -> None:
         if self._finished:
             return
         snap = start_simulation().snapshot
         if snap is None:
             self.reply(503, {"error": "no tick computed yet; retry in a moment"})
             return
-        self.finish(snap.to_json())  # built once per tick, shared by every request
+        # Built once per tick and shared by every request; the first builds it off the event loop.
+        self.finish(await IOLoop.current().run_in_executor(None, snap.to_json))
 
 
 def parse_seconds(raw: str | None) -> float:
@@ -129,27 +138,57 @@ def parse_seconds(raw: str | None) -> float:
     return value
 
 
+def downsample(cols: dict[str, np.ndarray], max_rows: int) -> tuple[dict[str, np.ndarray], int]:
+    """At most `max_rows` rows: each the mean of `k` consecutive rows, with the last row's
+    tick and time (the oldest rows that do not fill a group are dropped). Returns the
+    columns and `k` (1: unchanged)."""
+    count = len(cols["tick"])
+    k = max(1, math.ceil(count / max_rows))
+    if k == 1:
+        return cols, 1
+    start = count - (count // k) * k
+    out = {}
+    for name, values in cols.items():
+        groups = np.asarray(values, dtype=float)[start:].reshape(-1, k)
+        out[name] = groups[:, -1] if name in ("tick", "time_s") else groups.mean(axis=1)
+    return out, k
+
+
+def history_body(sim: Any, seconds: float, max_rows: int = MAX_HISTORY_ROWS) -> bytes:
+    """The /api/history JSON for the last `seconds` (see the module docstring)."""
+    cols = sim.history.columns(seconds=seconds)
+    rows = len(cols["tick"])
+    cols, k = downsample(cols, max_rows)
+    times = pd.to_datetime(cols["time_s"], unit="s", utc=True).tz_convert(sim.community.timezone)
+    body: dict[str, Any] = {
+        "seconds": seconds,
+        "count": len(cols["tick"]),
+        "timezone": sim.community.timezone,
+        "downsampled": None if k == 1 else {"rows_in_window": rows, "ticks_per_row": k, "max_rows": max_rows,
+                                            "method": "mean of consecutive ticks; tick and timestamp of the last"},
+        "timestamp": [t.isoformat() for t in times],
+        "tick": np.asarray(cols["tick"]).astype(int).tolist(),
+    }
+    for name, values in cols.items():
+        if name not in ("tick", "time_s"):
+            body[name] = [json_float(v) for v in np.asarray(values, dtype=float).tolist()]
+    return json.dumps(body, allow_nan=False, separators=(",", ":")).encode()
+
+
 class HistoryHandler(JSONHandler):
     """GET /api/history?seconds=N"""
 
     allowed = ("seconds",)
 
-    def answer(self):
-        seconds = parse_seconds(self.get_query_argument("seconds", None))
-        sim = start_simulation()
-        cols = sim.history.columns(seconds=seconds)
-        times = pd.to_datetime(cols["time_s"], unit="s", utc=True).tz_convert(sim.community.timezone)
-        body = {
-            "seconds": seconds,
-            "count": len(cols["tick"]),
-            "timezone": sim.community.timezone,
-            "timestamp": [t.isoformat() for t in times],
-            "tick": cols["tick"].astype(int).tolist(),
-        }
-        for name, values in cols.items():
-            if name not in ("tick", "time_s"):
-                body[name] = [json_float(v) for v in np.asarray(values, dtype=float).tolist()]
-        return 200, body
+    async def get(self) -> None:
+        if self._finished:
+            return
+        try:
+            seconds = parse_seconds(self.get_query_argument("seconds", None))
+        except BadRequestError as exc:
+            self.reply(400, {"error": str(exc)})
+            return
+        self.finish(await IOLoop.current().run_in_executor(None, history_body, start_simulation(), seconds))
 
 
 class HealthHandler(JSONHandler):
