@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -38,6 +40,7 @@ from leg_sim.history import History
 from leg_sim.model import Community, CommunityChain, Grid, set_constant, weather_source
 from leg_sim.settings import SETTINGS, setting
 from leg_sim.snapshot import Snapshot
+from leg_sim.state_store import SAVE_EVERY_S, SavedState, StateStore, config_identity
 
 log = logging.getLogger("leg_sim.engine")
 
@@ -109,7 +112,11 @@ class Simulation(param.Parameterized):
     read_only = setting("read_only").parameter(constant=True)
     history_seconds = setting("history_seconds").parameter(constant=True)
 
-    def __init__(self, settings: Settings | None = None, *, now_fn: Callable | None = None, **params: Any):
+    def __init__(
+        self, settings: Settings | None = None, *, now_fn: Callable | None = None, state_path: str | os.PathLike | None = None, **params: Any
+    ):
+        """`state_path`: a :class:`~leg_sim.state_store.StateStore` file to restore from at
+        start and to save to every ``SAVE_EVERY_S`` and at :meth:`stop` (None: nothing persists)."""
         settings = settings or load_config({})
         # Every setting that is also a parameter of this class starts at its configured value.
         configured = {s.name: settings[s.key] for s in SETTINGS if s.name in type(self).param}
@@ -144,6 +151,15 @@ class Simulation(param.Parameterized):
         #: Monotonic time the loop last ran (ticking or paused); None before start.
         self.loop_heartbeat: float | None = None
         self.last_tick_monotonic: float | None = None
+        self._store = StateStore(Path(state_path)) if state_path is not None else None
+        self._identity = config_identity(settings)
+        self._saved_monotonic = time.monotonic()
+        #: The tick the simulation continued from after a restart (0: it started fresh).
+        self.restored_tick = 0
+        if self._store is not None:
+            saved = self._store.load(self._identity)
+            if saved is not None:
+                self._restore(saved)
 
     @classmethod
     def from_config(cls, source: Any = None, **overrides: Any) -> Simulation:
@@ -219,6 +235,40 @@ class Simulation(param.Parameterized):
             self.clock.resync()
         self._wake.set()
 
+    # ------------------------------------------------------------------ what survives a restart
+    def saved_state(self) -> SavedState:
+        """What this simulation has accumulated, for :class:`~leg_sim.state_store.StateStore`."""
+        with self._step_lock:
+            snap = self.snapshot
+            return SavedState(
+                identity=self._identity, tick=self._tick,
+                time_s=snap.timestamp.timestamp() if snap is not None else float("nan"),
+                energy_kwh=self.community.energy_accounts(), meter_kwh=self.grid.meter_readings(),
+                history=self.history.state(),
+            )
+
+    def save_state(self) -> bool:
+        """Save now (when a state path was given and a tick has run); True when saved."""
+        if self._store is None or self.snapshot is None:
+            return False
+        self._saved_monotonic = time.monotonic()
+        return self._store.save(self.saved_state())
+
+    def _restore(self, saved: SavedState) -> None:
+        """Continue from `saved`: its tick, accounts, meter and history; in accelerated mode
+        also its simulated time. The restart's gap is a jump: it books nothing."""
+        try:
+            self.history.restore(saved.history)
+        except (KeyError, ValueError) as exc:
+            log.warning("saved history not used (%s); counters and time are restored", exc)
+        self.community.restore_energy_accounts(saved.energy_kwh)
+        self.grid.restore_meter_readings(saved.meter_kwh)
+        self._tick = saved.tick
+        self.restored_tick = saved.tick
+        if self.clock.mode == "accelerated":
+            self.clock.start = pd.Timestamp(saved.time_s, unit="s", tz="UTC").tz_convert(self.community.timezone)
+        log.info("state restored: tick %d, %s, %.3f kWh produced", saved.tick, self.clock.start.isoformat(), saved.energy_kwh["production_kwh"])
+
     # ------------------------------------------------------------------ the tick
     def step(self) -> Snapshot:
         """Advance one tick, publish its snapshot to every listener and return it. Raises if the tick fails."""
@@ -252,12 +302,13 @@ class Simulation(param.Parameterized):
         self._thread.start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop the background loop and wait for it to end."""
+        """Stop the background loop, wait for it to end, and save the state."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
         self._thread = None
+        self.save_state()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -273,6 +324,8 @@ class Simulation(param.Parameterized):
                 self.last_step_s = time.monotonic() - started
                 if self.last_step_s > self.update_interval_ms / 1000.0:
                     self.overrun_count += 1
+            if self._store is not None and time.monotonic() - self._saved_monotonic >= SAVE_EVERY_S:
+                self.save_state()
             # Wait for the next tick; a slow tick starts the next one at once but never
             # queues more. Wake early to pick up a new interval, pause or stop.
             while not self._stop.is_set():

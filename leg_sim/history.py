@@ -289,6 +289,39 @@ class History:
             **energy,
         )
 
+    def state(self) -> dict[str, np.ndarray]:
+        """Both rings as arrays, oldest tick row first, for :meth:`restore` (a consistent copy)."""
+        cols = self.columns(steps=True)
+        with self._lock:
+            return {
+                "rows": np.column_stack([cols[name] for name in COLUMNS]) if len(cols["tick"]) else np.zeros((0, len(COLUMNS))),
+                "steps_s": cols["dt_s"].copy(),
+                "minute": self._minute.copy(),
+                "covered_s": self._covered_s.copy(),
+                "energy_ws": self._energy_ws.copy(),
+            }
+
+    def restore(self, state: Mapping[str, np.ndarray]) -> None:
+        """Take both rings back from :meth:`state`; the newest rows that fit are kept.
+        Raises ValueError when the arrays do not have this history's shapes."""
+        rows = np.asarray(state["rows"], dtype=float)
+        steps_s = np.asarray(state["steps_s"], dtype=float)
+        minute = np.asarray(state["minute"], dtype=np.int64)
+        if rows.ndim != 2 or rows.shape[1] != len(COLUMNS) or len(steps_s) != len(rows):
+            raise ValueError(f"tick rows of shape {rows.shape}; expected (n, {len(COLUMNS)})")
+        if minute.shape != (self.minute_capacity,) or np.shape(state["energy_ws"]) != self._energy_ws.shape:
+            raise ValueError("minute ring of another size")
+        rows, steps_s = rows[-self.capacity :], steps_s[-self.capacity :]
+        with self._lock:
+            self._rows[: len(rows)] = rows
+            self._steps_s[: len(rows)] = steps_s
+            self._size = len(rows)
+            self._next = len(rows) % self.capacity
+            self._minute[:] = minute
+            self._covered_s[:] = np.asarray(state["covered_s"], dtype=float)
+            self._energy_ws[:] = np.asarray(state["energy_ws"], dtype=float)
+            self._latest_s = float(rows[:, _INDEX["time_s"]].max()) if len(rows) else math.nan
+
     def to_frame(self, seconds: float | None = None) -> pd.DataFrame:
         """History as a DataFrame indexed by simulated UTC time."""
         frame = pd.DataFrame(self.columns(seconds))

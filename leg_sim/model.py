@@ -233,6 +233,15 @@ class Community(param.Parameterized):
         """Number of houses."""
         return len(self.houses)
 
+    def energy_accounts(self) -> dict[str, float]:
+        """The energy booked since start, by account (a copy). [kWh]"""
+        return dict(self._energy_kwh)
+
+    def restore_energy_accounts(self, accounts: Mapping[str, float]) -> None:
+        """Continue from accounts saved by :meth:`energy_accounts` (a restart). [kWh]"""
+        for name in self._energy_kwh:
+            self._energy_kwh[name] = float(accounts[name])
+
     @property
     def production_kwh(self) -> float:
         """PV energy produced since start. [kWh]"""
@@ -348,6 +357,15 @@ class Grid(param.Parameterized):
     def export_kwh(self) -> float:
         """Energy fed into the grid since start. [kWh]"""
         return self._meter_kwh["export"]
+
+    def meter_readings(self) -> dict[str, float]:
+        """Import and export metered since start (a copy). [kWh]"""
+        return dict(self._meter_kwh)
+
+    def restore_meter_readings(self, readings: Mapping[str, float]) -> None:
+        """Continue from readings saved by :meth:`meter_readings` (a restart). [kWh]"""
+        for name in self._meter_kwh:
+            self._meter_kwh[name] = float(readings[name])
 
     def record(self, flows: fl.Flows, dt_s: float) -> None:
         """Meter one tick's exchange over its simulated step `dt_s`. [s]"""

@@ -70,7 +70,10 @@ class Server:
         }
         cfg.update(config or {})
         self.config_path.write_text(yaml.safe_dump(cfg))
-        self.env = {**os.environ, "LEG_CONFIG": str(self.config_path), "BOKEH_SECRET_KEY": TEST_SECRET, **(env or {})}
+        self.env = {
+            **os.environ, "LEG_CONFIG": str(self.config_path), "BOKEH_SECRET_KEY": TEST_SECRET,
+            "LEG_STATE_DIR": str(Path(tmp_dir) / f"state-{self.port}"), **(env or {}),
+        }
         self.launcher = launcher
         self.log_path = Path(tmp_dir) / f"server-{self.port}.log"
         self.proc: subprocess.Popen | None = None

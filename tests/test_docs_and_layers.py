@@ -23,7 +23,7 @@ LAYERS = (
     ("leg_sim.profiles", "leg_sim.flows", "leg_sim.seams"),
     ("leg_sim.model",),
     ("leg_sim.clock",),
-    ("leg_sim.snapshot", "leg_sim.history"),
+    ("leg_sim.snapshot", "leg_sim.history", "leg_sim.state_store"),
     ("leg_sim.engine",),
     ("leg_sim.ui",),
     ("leg_sim.server",),

@@ -2,6 +2,8 @@
 
 :func:`start_simulation` builds the engine from $LEG_CONFIG (or config.yaml)
 and starts its tick loop, which then runs whether or not any browser is open.
+Its accumulated state (ticks, energy, history) is restored from and saved to
+``state.sqlite`` in the state directory (:mod:`leg_sim.state_store`).
 The server's start-up hook (:mod:`leg_sim.server.startup`) calls it before the
 server accepts connections; a served page calls it too, so that a plain
 ``panel serve apps/main.py`` also works. Starting it also makes the server's
@@ -11,13 +13,16 @@ Importing this module does nothing.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
+from typing import Any
 
+from leg_sim import state_store
 from leg_sim.config import ENV_READ_ONLY, load_config
 from leg_sim.engine import Simulation
-from leg_sim.server import replies
+from leg_sim.server import replies, security
 
 log = logging.getLogger("leg_sim.server")
 
@@ -37,8 +42,13 @@ def start_simulation() -> Simulation:
         if _simulation is None:
             replies.install()
             settings = load_config(None)
-            sim = Simulation(settings, read_only=True) if env_read_only() else Simulation(settings)
+            state_path = security.state_dir(os.environ) / state_store.FILE_NAME
+            # LEG_READ_ONLY can switch the controls off; it never switches on what the config switched off.
+            extra: dict[str, Any] = {"read_only": True} if env_read_only() else {}
+            sim = Simulation(settings, state_path=state_path, **extra)
             sim.start()
+            # A clean stop (SIGTERM, Ctrl-C) saves the state once more.
+            atexit.register(sim.stop)
             log.info("simulation started: %d houses, %d ms interval", sim.house_count, sim.update_interval_ms)
             _simulation = sim
         return _simulation
