@@ -18,9 +18,11 @@ RUN useradd --system --create-home --home-dir /home/legsim --shell /usr/sbin/nol
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY deploy/constraints.txt ./deploy/constraints.txt
 COPY leg_sim ./leg_sim
 COPY apps ./apps
-RUN pip install --no-cache-dir -e . \
+# Exact versions (deploy/constraints.txt): the image builds the same way every time.
+RUN pip install --no-cache-dir -c deploy/constraints.txt -e . \
     && mkdir -p /config /state && chown legsim: /state
 COPY config.yaml /config/config.yaml
 

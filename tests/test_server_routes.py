@@ -104,3 +104,23 @@ def test_launcher_rejects_bad_config_before_panel_loads(tmp_path):
     bad.write_text("houses: many\n")
     proc = subprocess.run([sys.executable, "-m", "leg_sim", "serve", str(bad)], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0 and "houses" in proc.stderr
+
+
+def test_the_server_tells_systemd_it_is_ready_and_feeds_the_watchdog(tmp_path):
+    import socket as _socket
+
+    address = str(tmp_path / "notify.sock")
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_DGRAM)
+    sock.bind(address)
+    sock.settimeout(60)
+    try:
+        with Server(tmp_path, {"update_interval_ms": 200}, env={"NOTIFY_SOCKET": address, "WATCHDOG_USEC": "600000"}):
+            messages = [sock.recv(256).decode()]
+            started = time.monotonic()
+            while time.monotonic() - started < 3.0:
+                messages.append(sock.recv(256).decode())
+    finally:
+        sock.close()
+    assert messages[0] == "READY=1"
+    # A ping every 0.2 s (a third of the 0.6 s watchdog) while healthy.
+    assert messages[1:].count("WATCHDOG=1") >= 8, messages

@@ -12,16 +12,19 @@ from __future__ import annotations
 import sys
 
 from leg_sim.config import ConfigError
+from leg_sim.server import systemd
 from leg_sim.server.engine_host import start_simulation
 
 
 def main() -> None:
-    """Start the engine, or exit with status 2 and one line on a bad config."""
+    """Start the engine, or exit with status 2 and one line on a bad config; then tell
+    systemd, when it runs the server, that it is ready (:mod:`leg_sim.server.systemd`)."""
     try:
-        start_simulation()
+        sim = start_simulation()
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)
+    systemd.start(lambda: sim.health()[0])
 
 
 if __name__ in ("__main__", "panel_setup_module"):

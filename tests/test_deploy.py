@@ -1,0 +1,49 @@
+"""The deploy files: pinned versions for the image, a sandboxed systemd unit with a watchdog."""
+
+from __future__ import annotations
+
+import re
+from importlib.metadata import version
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CONSTRAINTS = REPO / "deploy" / "constraints.txt"
+UNIT = REPO / "deploy" / "leg-sim.service"
+
+
+def pinned() -> dict[str, str]:
+    pins = {}
+    for line in CONSTRAINTS.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, exact = line.partition("==")
+            pins[re.sub(r"[-_.]+", "-", name.strip().lower())] = exact.strip()
+    return pins
+
+
+def test_every_runtime_dependency_is_pinned_for_the_image():
+    # The [project] dependencies list (tomllib is not in Python 3.10).
+    block = re.search(r"^dependencies = \[(.*?)^\]", (REPO / "pyproject.toml").read_text(), re.S | re.M)
+    assert block is not None
+    deps = re.findall(r'^\s*"([^"]+)"', block.group(1), re.M)
+    assert len(deps) >= 10
+    pins = pinned()
+    for dep in deps:
+        name = re.sub(r"[-_.]+", "-", re.split(r"[<>=!~ ;\[]", dep, maxsplit=1)[0].lower())
+        assert name in pins, f"{name} is not pinned in {CONSTRAINTS.name}"
+    assert "-c deploy/constraints.txt" in (REPO / "Dockerfile").read_text()
+
+
+def test_the_bokeh_and_panel_under_test_are_the_pinned_ones():
+    # leg_sim.server.replies and backpressure, and ExactIntSlider, rely on their internals.
+    pins = pinned()
+    assert version("bokeh") == pins["bokeh"] and version("panel") == pins["panel"]
+
+
+def test_the_unit_is_sandboxed_keeps_state_and_has_a_watchdog():
+    text = UNIT.read_text()
+    settings = dict(line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
+    assert settings["Type"] == "notify" and int(settings["WatchdogSec"]) > 0
+    assert settings["CapabilityBoundingSet"] == "" and settings["StateDirectory"] == "leg-simulator"
+    for key in ("RestrictAddressFamilies", "SystemCallFilter", "ProtectClock", "RestrictNamespaces", "NoNewPrivileges", "ProtectSystem"):
+        assert settings.get(key), key
+    assert "VOLUME /state" in (REPO / "Dockerfile").read_text()
