@@ -72,6 +72,7 @@ def test_healthz_reports_tick_age_lag_sessions_and_memory(server):
     assert doc["stale_after_s"] >= max(2.0, 3 * doc["update_interval_ms"] / 1000)
     assert 0 <= doc["tick_lag_s"] <= doc["tick_age_s"]
     assert doc["sessions"] >= 0 and 50 < doc["memory_rss_mb"] < 4000
+    assert 0 <= doc["event_loop_lag_ms"] < 60_000
 
 
 def test_healthz_answers_head_with_the_status_and_no_body(server):

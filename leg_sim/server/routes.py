@@ -7,7 +7,8 @@
   tick and time) and the body says so (``downsampled``); a bad N gets 400 with
   a JSON error.
 * ``GET /healthz`` — loop health (the policy is ``Simulation.health``: stale after
-  5 intervals and at least 2 s), tick lag, sessions and the server's memory; 503
+  5 intervals and at least 2 s), tick lag, sessions, the server's memory and the
+  event loop's longest lag of the last minute; 503
   when ticking has stopped. ``HEAD /healthz`` gives the same status without a body.
 
 Every route answers JSON, also for errors, and rejects unknown or repeated
@@ -31,7 +32,7 @@ import pandas as pd
 from tornado.ioloop import IOLoop
 from tornado.web import RequestHandler
 
-from leg_sim.server import backpressure, session
+from leg_sim.server import backpressure, looplag, session
 from leg_sim.server.engine_host import start_simulation
 from leg_sim.snapshot import json_float
 
@@ -67,6 +68,7 @@ def health(sim: Any) -> tuple[int, dict]:
     body["sessions"] = session.active_sessions()
     body["slow_sessions_closed"] = backpressure.closed_count[0]
     body["memory_rss_mb"] = rss_mb()
+    body["event_loop_lag_ms"] = looplag.max_lag_ms()
     body["server_id"] = SERVER_ID
     return (200 if ok else 503), body
 
