@@ -12,7 +12,7 @@ export LEG_CONFIG
 PORT ?=
 export PORT
 
-.PHONY: all setup test lint serve run bench bench-engine bench-compare bench-dashboard bench-page soak validate screenshot check-config clean
+.PHONY: all setup test lint serve run bench bench-engine bench-compare bench-dashboard bench-page bench-sessions soak validate screenshot check-config clean
 
 all: test
 
@@ -42,7 +42,7 @@ run: $(STAMP)
 check-config: $(STAMP)
 	$(BIN)/python -m leg_sim check-config
 
-bench: bench-engine bench-dashboard bench-page
+bench: bench-engine bench-dashboard bench-page bench-sessions
 
 bench-engine: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
@@ -54,6 +54,10 @@ bench-compare: $(STAMP)
 
 bench-dashboard: $(STAMP)
 	$(BIN)/python benchmarks/bench_dashboard.py --seconds 30 --sessions 20
+
+# Sessions opened at once versus latency, CPU, memory and event-loop lag (50 to 400 sessions).
+bench-sessions: $(STAMP)
+	$(BIN)/python benchmarks/bench_sessions.py
 
 # One session's page at 10,000 houses (time, document size, server memory) and the first paint.
 bench-page: $(STAMP)

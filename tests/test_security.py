@@ -143,6 +143,17 @@ def test_a_page_from_a_foreign_origin_gets_no_session(server):
     RawSession(server.base).open().close()  # the server's own origin is let in
 
 
+def test_a_client_without_an_origin_gets_no_session(server):
+    from benchmarks.ws_client import session_token
+
+    token = session_token(server.base)
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        websocket.create_connection(
+            f"ws://{server.base.split('//', 1)[1]}/main/ws", subprotocols=["bokeh", token], suppress_origin=True, timeout=30
+        )
+    assert refused.value.status_code == 403
+
+
 def test_a_made_up_session_id_is_refused(server):
     from bokeh.util.token import generate_jwt_token
 
