@@ -92,3 +92,23 @@ def test_one_simulated_day_keeps_every_invariant_and_memory_bounded():
     frame = sim.history_frame()
     assert np.isfinite(frame["total_production_w"]).all()
     assert sim.snapshot.energy_kwh["production_kwh"] > 0
+
+
+def test_a_page_of_10000_houses_opens_within_2_s_and_100_mb(tmp_path):
+    # The flow graph's layout is shared and O(n); nothing per session grows with n².
+    from benchmarks.ws_client import BokehClient
+
+    with Server(tmp_path, {"houses": 10_000, "update_interval_ms": 1000}) as srv:
+        proc = psutil.Process(srv.proc.pid)
+        times_s, growth_mb = [], []
+        for _ in range(3):
+            rss0 = proc.memory_info().rss / 2**20
+            started = time.monotonic()
+            client = BokehClient(srv.base).start()
+            assert client.pulled.wait(60), client.error
+            times_s.append(time.monotonic() - started)
+            growth_mb.append(proc.memory_info().rss / 2**20 - rss0)
+            client.close()
+            time.sleep(1.0)
+    assert sorted(times_s)[1] <= 2.0, times_s  # the median of three
+    assert max(growth_mb[1:]) <= 100.0, growth_mb  # the first session also fills one-off caches
