@@ -8,6 +8,9 @@
 3. Load: 20 and 50 sessions for 2 minutes each at 20 houses and 1 s
    (CPU, RSS, latency, bytes per session per tick).
 4. What breaks first: sessions, houses or interval, each pushed up on its own.
+5. Slow clients: ten clients that never read, for five minutes at 1,000 houses and
+   100 ms, beside one that reads (closed, memory flat, the reader keeps up).
+6. Restarts: five stops and starts on one state directory; tick and energy never go back.
 
 Loopback only; every loop has a deadline. Figures go to BENCHMARKS.md.
 """
@@ -30,7 +33,7 @@ sys.path.insert(0, str(REPO))
 from server_support import Server, get_json  # noqa: E402
 
 from benchmarks.bench_dashboard import load  # noqa: E402
-from benchmarks.ws_client import open_and_close_sessions  # noqa: E402
+from benchmarks.ws_client import BokehClient, non_reader, open_and_close_sessions  # noqa: E402
 
 MB = 2**20
 
@@ -188,11 +191,53 @@ def describe(r: dict) -> str:
     )
 
 
+def slow_clients(clients: int = 10, seconds: float = 300.0) -> dict:
+    """Ten clients that never read, for five minutes at 1,000 houses and 100 ms, beside one
+    that reads: the stuck sessions are closed, memory stays flat, the reader keeps up."""
+    config = {"houses": 1000, "update_interval_ms": 100}
+    with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), config) as srv:
+        proc = psutil.Process(srv.proc.pid)
+        reader = BokehClient(srv.base).start()
+        reader.pulled.wait(60)
+        stuck = [non_reader(srv.base) for _ in range(clients)]
+        time.sleep(3.0)
+        rss_open = rss_max = proc.memory_info().rss / 2**20
+        ticks0 = len(reader.ticks_seen)
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            time.sleep(5.0)
+            rss_max = max(rss_max, proc.memory_info().rss / 2**20)
+        _, health = get_json(srv.base + "/healthz")
+        seen = len(reader.ticks_seen) - ticks0
+        for ws in stuck:
+            ws.close()
+        reader.close()
+    ok = health["slow_sessions_closed"] == clients and rss_max - rss_open < 30.0 and seen > seconds * 5 and reader.error is None
+    return {"clients": clients, "seconds": seconds, "closed": health["slow_sessions_closed"], "rss_open_mb": rss_open,
+            "rss_max_mb": rss_max, "reader_ticks": seen, "ok": ok}
+
+
+def restarts(count: int = 5, run_s: float = 20.0) -> dict:
+    """Stop and start the server `count` times on one state directory: tick and energy never go back."""
+    config = {"houses": 20, "update_interval_ms": 200, "clock": {"mode": "accelerated", "start": "2026-06-21T08:00:00", "speed_factor": 600}}
+    ticks, production = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {"LEG_STATE_DIR": str(Path(tmp) / "state")}
+        for _ in range(count):
+            with Server(Path(tmp), config, env=env) as srv:
+                time.sleep(run_s)
+                _, state = get_json(srv.base + "/api/state")
+            ticks.append(state["tick"])
+            production.append(state["energy_kwh"]["production_kwh"])
+    ok = ticks == sorted(ticks) and len(set(ticks)) == count and production == sorted(production)
+    return {"ticks": ticks, "production_kwh": production, "ok": ok}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="long reliability runs")
     ap.add_argument("--load-seconds", type=float, default=120.0)
     ap.add_argument("--days", type=float, default=7.0)
-    ap.add_argument("--skip", nargs="*", default=[], choices=["churn", "soak", "load", "limits"])
+    ap.add_argument("--skip", nargs="*", default=[], choices=["churn", "soak", "load", "limits", "slow", "restarts"])
     args = ap.parse_args(argv)
     started = time.monotonic()
     ok = True
@@ -216,6 +261,19 @@ def main(argv=None) -> int:
         )
         for p in s["problems"][:10]:
             print(f"  problem: {p}")
+    if "slow" not in args.skip:
+        c = slow_clients()
+        ok &= c["ok"]
+        print(
+            f"slow clients: {c['clients']} never reading for {c['seconds']:.0f} s, {c['closed']} closed, RSS {c['rss_open_mb']:.0f} MB after "
+            f"opening, max {c['rss_max_mb']:.0f} MB, the reader saw {c['reader_ticks']} ticks -> {'ok' if c['ok'] else 'FAILED'}",
+            flush=True,
+        )
+    if "restarts" not in args.skip:
+        r = restarts()
+        ok &= r["ok"]
+        kwh = [round(p, 2) for p in r["production_kwh"]]
+        print(f"restarts: ticks {r['ticks']}, production {kwh} kWh -> {'ok' if r['ok'] else 'FAILED'}", flush=True)
     if "load" not in args.skip:
         for n in (20, 50):
             r = load(n, args.load_seconds)

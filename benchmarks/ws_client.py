@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import socket
 import threading
 import time
 import urllib.request
@@ -247,3 +248,31 @@ def find_models(doc: dict, type_name: str) -> list[dict]:
 
     walk(doc)
     return found
+
+
+def non_reader(base: str) -> websocket.WebSocket:
+    """A client that opens a session, takes its document, asks for updates and then reads nothing."""
+    token = session_token(base)
+    ws = websocket.create_connection(
+        f"ws://{base.split('//', 1)[1]}/main/ws", subprotocols=["bokeh", token], origin=base, timeout=30,
+        sockopt=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)],
+    )
+
+    def message() -> dict:
+        header = json.loads(ws.recv())
+        ws.recv()
+        ws.recv()
+        for _ in range(2 * header.get("num_buffers", 0)):
+            ws.recv()
+        return header
+
+    message()  # ACK
+    for frame in (json.dumps({"msgid": "1", "msgtype": "PULL-DOC-REQ"}), "{}", "{}"):
+        ws.send(frame)
+    while message()["msgtype"] != "PULL-DOC-REPLY":
+        pass
+    ready = {"kind": "MessageSent", "msg_type": "bokeh_event",
+             "msg_data": {"type": "event", "name": "document_ready", "values": {"type": "map", "entries": []}}}
+    for frame in (json.dumps({"msgid": "2", "msgtype": "PATCH-DOC"}), "{}", json.dumps({"events": [ready]})):
+        ws.send(frame)
+    return ws

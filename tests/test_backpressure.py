@@ -9,15 +9,12 @@ reader keeps getting its ticks throughout.
 
 from __future__ import annotations
 
-import json
-import socket
 import time
 
 import psutil
-import websocket
 from server_support import Server, get_json
 
-from benchmarks.ws_client import BokehClient, session_token
+from benchmarks.ws_client import BokehClient, non_reader
 from leg_sim.server.backpressure import STUCK_CLOSE_S
 
 #: Non-reading clients.
@@ -27,34 +24,6 @@ CLIENTS = 10
 GROWTH_LIMIT_MB = 30.0
 #: Longest the whole test waits for the sessions to be closed. [s]
 WAIT_S = 100.0 + STUCK_CLOSE_S
-
-
-def non_reader(base: str) -> websocket.WebSocket:
-    """A client that opens a session, takes its document, asks for updates and then reads nothing."""
-    token = session_token(base)
-    ws = websocket.create_connection(
-        f"ws://{base.split('//', 1)[1]}/main/ws", subprotocols=["bokeh", token], origin=base, timeout=30,
-        sockopt=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)],
-    )
-
-    def message() -> dict:
-        header = json.loads(ws.recv())
-        ws.recv()
-        ws.recv()
-        for _ in range(2 * header.get("num_buffers", 0)):
-            ws.recv()
-        return header
-
-    message()  # ACK
-    for frame in (json.dumps({"msgid": "1", "msgtype": "PULL-DOC-REQ"}), "{}", "{}"):
-        ws.send(frame)
-    while message()["msgtype"] != "PULL-DOC-REPLY":
-        pass
-    ready = {"kind": "MessageSent", "msg_type": "bokeh_event",
-             "msg_data": {"type": "event", "name": "document_ready", "values": {"type": "map", "entries": []}}}
-    for frame in (json.dumps({"msgid": "2", "msgtype": "PATCH-DOC"}), "{}", json.dumps({"events": [ready]})):
-        ws.send(frame)
-    return ws
 
 
 def test_clients_that_never_read_are_closed_and_memory_stays_flat(tmp_path):
