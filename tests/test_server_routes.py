@@ -73,6 +73,7 @@ def test_healthz_reports_tick_age_lag_sessions_and_memory(server):
     assert 0 <= doc["tick_lag_s"] <= doc["tick_age_s"]
     assert doc["sessions"] >= 0 and 50 < doc["memory_rss_mb"] < 4000
     assert 0 <= doc["event_loop_lag_ms"] < 60_000
+    assert doc["gc_pause_ms"] is None or 0 <= doc["gc_pause_ms"] < 60_000
 
 
 def test_healthz_answers_head_with_the_status_and_no_body(server):
@@ -125,3 +126,14 @@ def test_the_server_tells_systemd_it_is_ready_and_feeds_the_watchdog(tmp_path):
     assert messages[0] == "READY=1"
     # A ping every 0.2 s (a third of the 0.6 s watchdog) while healthy.
     assert messages[1:].count("WATCHDOG=1") >= 8, messages
+
+
+def test_the_loop_lag_keeps_the_largest_of_the_last_minute():
+    from leg_sim.server import looplag
+
+    looplag._per_second.clear()
+    looplag.record(0.020, 1000.2)
+    looplag.record(0.700, 1000.9)  # the largest of its second is kept
+    looplag.record(0.010, 1001.0)
+    assert looplag.max_lag_ms(now_s=1001.5) == 700.0
+    assert looplag.max_lag_ms(now_s=1000.0 + looplag.WINDOW_S + 1.5) == 10.0  # the 0.7 s second has left the window

@@ -1,16 +1,20 @@
-"""How long the server's event loop was held up: the longest lateness of a 50 ms timer.
+"""How long the server's event loop was held up: the longest lateness of a 50 ms timer,
+and the longest garbage collection.
 
 Every session's updates, every route and every websocket message run on one
 event loop; a long garbage collection, a heavy serialisation or too many
 sessions show up here first. :func:`start` (called by the start-up hook) runs a
 timer every :data:`PERIOD_S` and keeps, per second, the largest delay past its
 due time; :func:`max_lag_ms` reports the largest over the last
-:data:`WINDOW_S`, and ``/healthz`` shows it as ``event_loop_lag_ms``.
+:data:`WINDOW_S`, and ``/healthz`` shows it as ``event_loop_lag_ms``. A hook on
+Python's collector does the same for the duration of each collection
+(:func:`max_gc_pause_ms`, ``gc_pause_ms``).
 """
 
 from __future__ import annotations
 
 import collections
+import gc
 import time
 
 #: Timer period. [s]
@@ -19,26 +23,48 @@ PERIOD_S = 0.05
 WINDOW_S = 60.0
 
 _per_second: collections.deque[tuple[int, float]] = collections.deque(maxlen=int(WINDOW_S) + 1)
+_gc_per_second: collections.deque[tuple[int, float]] = collections.deque(maxlen=int(WINDOW_S) + 1)
+_gc_started = [0.0]
 _started = [False]
+
+
+def _note(ring: collections.deque[tuple[int, float]], value_s: float, now_s: float) -> None:
+    second = int(now_s)
+    if ring and ring[-1][0] == second:
+        if value_s > ring[-1][1]:
+            ring[-1] = (second, value_s)
+    else:
+        ring.append((second, value_s))
+
+
+def _recent_max_ms(ring: collections.deque[tuple[int, float]], now_s: float | None) -> float | None:
+    if not ring:
+        return None
+    now_s = time.monotonic() if now_s is None else now_s
+    return round(max((v for second, v in ring if second >= now_s - WINDOW_S), default=0.0) * 1000.0, 1)
 
 
 def record(lag_s: float, now_s: float) -> None:
     """Note a lag (`lag_s`) seen at monotonic time `now_s`."""
-    second = int(now_s)
-    if _per_second and _per_second[-1][0] == second:
-        if lag_s > _per_second[-1][1]:
-            _per_second[-1] = (second, lag_s)
-    else:
-        _per_second.append((second, lag_s))
+    _note(_per_second, lag_s, now_s)
 
 
 def max_lag_ms(now_s: float | None = None) -> float | None:
     """Largest event-loop lag of the last :data:`WINDOW_S` (None before the timer ran). [ms]"""
-    if not _per_second:
-        return None
-    now_s = time.monotonic() if now_s is None else now_s
-    recent = [lag for second, lag in _per_second if second >= now_s - WINDOW_S]
-    return round(max(recent, default=0.0) * 1000.0, 1)
+    return _recent_max_ms(_per_second, now_s)
+
+
+def max_gc_pause_ms(now_s: float | None = None) -> float | None:
+    """Longest garbage collection of the last :data:`WINDOW_S` (None before the first). [ms]"""
+    return _recent_max_ms(_gc_per_second, now_s)
+
+
+def _on_gc(phase: str, info: dict) -> None:
+    now = time.perf_counter()
+    if phase == "start":
+        _gc_started[0] = now
+    elif _gc_started[0]:
+        _note(_gc_per_second, now - _gc_started[0], time.monotonic())
 
 
 def start() -> None:
@@ -46,6 +72,7 @@ def start() -> None:
     if _started[0]:
         return
     _started[0] = True
+    gc.callbacks.append(_on_gc)
     from tornado.ioloop import IOLoop
 
     loop = IOLoop.current()
