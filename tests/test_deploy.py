@@ -34,7 +34,7 @@ def test_every_runtime_dependency_is_pinned_for_the_image():
 
 
 def test_the_bokeh_and_panel_under_test_are_the_pinned_ones():
-    # leg_sim.server.replies and backpressure, and ExactIntSlider, rely on their internals.
+    # leg_sim.server.guards and backpressure, and ExactIntSlider, rely on their internals.
     pins = pinned()
     assert version("bokeh") == pins["bokeh"] and version("panel") == pins["panel"]
 
