@@ -40,6 +40,7 @@ from server_support import Server, get_json  # noqa: E402
 
 from benchmarks.bench_dashboard import DAY, percentile  # noqa: E402
 from benchmarks.ws_client import BokehClient  # noqa: E402
+from leg_sim.server import admission  # noqa: E402
 
 #: Targets of issue "one server that holds": 400 sessions with p95 <= 250 ms and CPU <= 60 %.
 P95_MS, CPU_PERCENT, OPEN_CPU_S = 250.0, 60.0, 0.2
@@ -52,7 +53,9 @@ def cpu_s(proc: psutil.Process) -> float:
 
 def scenario(sessions: int, seconds: float, open_timeout_s: float) -> dict:
     config = {"houses": 20, "update_interval_ms": 1000, "clock": DAY}
-    with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), config) as srv:
+    # The server's own page pace (leg_sim.server.admission), as in production.
+    paced = {"LEG_PAGE_BURST": str(admission.BURST), "LEG_PAGES_PER_S": str(admission.PAGES_PER_S)}
+    with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), config, env=paced) as srv:
         proc = psutil.Process(srv.proc.pid)
         time.sleep(3.0)
         rss0 = proc.memory_info().rss / 2**20

@@ -15,6 +15,7 @@ import re
 import socket
 import threading
 import time
+import urllib.error
 import urllib.request
 
 import websocket
@@ -25,8 +26,19 @@ WALL = re.compile(r'\["wall",\["([0-9.]+)"\]\]')
 
 
 def session_token(base_url: str, timeout_s: float = 30.0) -> str:
-    with urllib.request.urlopen(base_url + "/main", timeout=timeout_s) as r:
-        page = r.read().decode()
+    """The session token of a fresh page. A busy server's 503 page is retried after its
+    Retry-After, as the page's own refresh would, until `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(base_url + "/main", timeout=timeout_s) as r:
+                page = r.read().decode()
+            break
+        except urllib.error.HTTPError as e:
+            retry_s = float(e.headers.get("Retry-After") or 0)
+            if e.code != 503 or not retry_s or time.monotonic() + retry_s > deadline:
+                raise
+            time.sleep(retry_s)
     match = TOKEN.search(page)
     if not match:
         raise RuntimeError("no session token in the page")

@@ -72,7 +72,10 @@ class Server:
         self.config_path.write_text(yaml.safe_dump(cfg))
         self.env = {
             **os.environ, "LEG_CONFIG": str(self.config_path), "BOKEH_SECRET_KEY": TEST_SECRET,
-            "LEG_STATE_DIR": str(Path(tmp_dir) / f"state-{self.port}"), **(env or {}),
+            "LEG_STATE_DIR": str(Path(tmp_dir) / f"state-{self.port}"),
+            # Tests and benchmarks open many pages in a row; tests/test_admission.py and
+            # bench_sessions.py set the server's own pace again.
+            "LEG_PAGE_BURST": "1000", "LEG_PAGES_PER_S": "1000", **(env or {}),
         }
         self.launcher = launcher
         self.log_path = Path(tmp_dir) / f"server-{self.port}.log"

@@ -8,7 +8,8 @@ The server's start-up hook (:mod:`leg_sim.server.startup`) calls it before the
 server accepts connections; a served page calls it too, so that a plain
 ``panel serve apps/main.py`` also works. Starting it also makes the server's
 replies to refused websocket messages short and refuses websockets without an
-Origin (:mod:`leg_sim.server.guards`).
+Origin (:mod:`leg_sim.server.guards`), and paces page builds
+(:mod:`leg_sim.server.admission`).
 Importing this module does nothing.
 """
 
@@ -23,7 +24,7 @@ from typing import Any
 from leg_sim import state_store
 from leg_sim.config import ENV_READ_ONLY, load_config
 from leg_sim.engine import Simulation
-from leg_sim.server import guards, security
+from leg_sim.server import admission, guards, security
 
 log = logging.getLogger("leg_sim.server")
 
@@ -42,6 +43,7 @@ def start_simulation() -> Simulation:
     with _lock:
         if _simulation is None:
             guards.install()
+            admission.install()
             settings = load_config(None)
             state_path = security.state_dir(os.environ) / state_store.FILE_NAME
             # LEG_READ_ONLY can switch the controls off; it never switches on what the config switched off.

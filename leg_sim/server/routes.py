@@ -32,7 +32,7 @@ import pandas as pd
 from tornado.ioloop import IOLoop
 from tornado.web import RequestHandler
 
-from leg_sim.server import backpressure, looplag, session
+from leg_sim.server import admission, backpressure, looplag, session
 from leg_sim.server.engine_host import start_simulation
 from leg_sim.snapshot import json_float
 
@@ -67,6 +67,7 @@ def health(sim: Any) -> tuple[int, dict]:
     ok, body = sim.health()
     body["sessions"] = session.active_sessions()
     body["slow_sessions_closed"] = backpressure.closed_count[0]
+    body["pages_deferred"] = admission.budget.refused
     body["memory_rss_mb"] = rss_mb()
     body["event_loop_lag_ms"] = looplag.max_lag_ms()
     body["gc_pause_ms"] = looplag.max_gc_pause_ms()

@@ -1,0 +1,68 @@
+"""Page builds are paced: a burst of page requests gets busy pages that retry by themselves.
+
+The token bucket is checked with Hypothesis; a real server gets twenty page
+requests at once and must answer the excess at once with a 503 busy page that
+refreshes itself, stay healthy meanwhile, and build a page again once the
+bucket refills.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import re
+import time
+import urllib.error
+import urllib.request
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from server_support import Server, get_json
+
+from leg_sim.server.admission import BURST, MIN_RETRY_S, PAGES_PER_S, RETRY_JITTER_S, PageBudget
+
+
+@settings(max_examples=200, deadline=None)
+@given(gaps_s=st.lists(st.floats(0.0, 3.0), min_size=1, max_size=200), burst=st.integers(1, 10), per_s=st.floats(0.1, 5.0))
+def test_the_budget_never_admits_more_than_burst_plus_rate_times_time(gaps_s, burst, per_s):
+    budget = PageBudget(burst, per_s)
+    now, admitted = 0.0, 0
+    for gap in gaps_s:
+        now += gap
+        ok, wait_s = budget.admit(now)
+        admitted += ok
+        assert (wait_s == 0) if ok else (0 < wait_s <= 1 / per_s + 1e-9)
+        assert admitted <= burst + per_s * now + 1e-6
+    assert budget.refused == len(gaps_s) - admitted
+
+
+def test_an_idle_budget_admits_a_whole_burst_again():
+    budget = PageBudget(3, 1.0)
+    assert [budget.admit(0.0)[0] for _ in range(4)] == [True, True, True, False]
+    assert [budget.admit(10.0)[0] for _ in range(4)] == [True, True, True, False]
+
+
+def page(url: str) -> tuple[int, str, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=120) as r:
+            return r.status, r.read().decode(), dict(r.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(), dict(e.headers)
+
+
+def test_a_burst_of_page_requests_gets_busy_pages_that_retry_and_the_server_stays_healthy(tmp_path):
+    paced = {"LEG_PAGE_BURST": str(BURST), "LEG_PAGES_PER_S": str(PAGES_PER_S)}
+    with Server(tmp_path, {"houses": 5, "update_interval_ms": 500}, env=paced) as srv:
+        with concurrent.futures.ThreadPoolExecutor(20) as pool:
+            answers = list(pool.map(lambda _: page(srv.base + "/main"), range(20)))
+            status, health = get_json(srv.base + "/healthz", timeout_s=30)
+        built = [a for a in answers if a[0] == 200]
+        busy = [a for a in answers if a[0] == 503]
+        # The burst is built; a few more as the bucket refills during those builds; the rest wait.
+        assert len(built) + len(busy) == 20 and len(built) >= BURST and len(busy) >= 3, [a[0] for a in answers]
+        for _, body, headers in busy:
+            retry_s = int(headers["Retry-After"])
+            assert MIN_RETRY_S <= retry_s <= 1 / PAGES_PER_S * 20 + MIN_RETRY_S + RETRY_JITTER_S + 1
+            assert re.search(rf'http-equiv="refresh" content="{retry_s}"', body) and "busy" in body
+        assert status == 200 and health["pages_deferred"] >= len(busy)
+        time.sleep(1.5 / PAGES_PER_S)
+        assert page(srv.base + "/main")[0] == 200  # a screen that comes back later gets its page
