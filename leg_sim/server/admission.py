@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from typing import Any
 
 #: Pages that may be built at once, and the pace after that. [-], [1/s]
-BURST = 8
+BURST = 3
 PAGES_PER_S = 0.5
 ENV_BURST, ENV_PER_S = "LEG_PAGE_BURST", "LEG_PAGES_PER_S"
 #: A refused request is told to retry after this long, plus up to RETRY_JITTER_S. [s]
