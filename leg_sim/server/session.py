@@ -39,16 +39,43 @@ _BRIDGES: weakref.WeakSet[SessionBridge] = weakref.WeakSet()
 #: Least time between two collections of closed sessions' garbage. [s]
 COLLECT_EVERY_S = 5.0
 _last_collect = [0.0]
+_collect_waiting = [False]
+
+
+def freeze_long_lived() -> None:
+    """Move what exists now (the server, the open sessions' documents) out of the collector's
+    reach: automatic collections then scan only what ticks create, and stay short. Called
+    once a session's page is built; :func:`collect_closed_sessions` unfreezes to free a
+    closed session."""
+    gc.freeze()
 
 
 def collect_closed_sessions() -> None:
     """Free the reference cycles a closed session leaves (its Bokeh document and models) now,
-    not at the interpreter's next full collection, so a server whose viewers come and go
-    keeps a flat memory profile. At most once every :data:`COLLECT_EVERY_S`."""
+    so a server whose viewers come and go keeps a flat memory profile: unfreeze, collect,
+    freeze again. At most once every :data:`COLLECT_EVERY_S`; a close within that time is
+    collected when it has passed."""
     now = time.monotonic()
-    if now - _last_collect[0] >= COLLECT_EVERY_S:
-        _last_collect[0] = now
-        gc.collect()
+    wait_s = _last_collect[0] + COLLECT_EVERY_S - now
+    if wait_s > 0:
+        if not _collect_waiting[0]:
+            _collect_waiting[0] = True
+            try:
+                from tornado.ioloop import IOLoop
+
+                IOLoop.current().call_later(wait_s, _collect_later)
+            except Exception:  # no event loop in this thread: the next close collects
+                _collect_waiting[0] = False
+        return
+    _last_collect[0] = now
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
+def _collect_later() -> None:
+    _collect_waiting[0] = False
+    collect_closed_sessions()
 
 
 def active_sessions() -> int:
@@ -161,4 +188,6 @@ def dashboard_for_this_session(sim: Simulation):
         # The page reconnects by itself after the server was away; on a phone the controls start closed.
         pn.state.curdoc.js_on_event("document_ready", reconnect_script())
         pn.state.curdoc.js_on_event("document_ready", close_drawer_on_phones())
+        # Once this page is built (after this call), its models are long-lived.
+        pn.state.curdoc.add_next_tick_callback(freeze_long_lived)
     return bridge.dashboard.template()
