@@ -45,6 +45,15 @@ def session_token(base_url: str, timeout_s: float = 30.0) -> str:
     return match.group(1)
 
 
+#: What BokehJS sends once the document is idle; Panel only then treats the session as
+#: connected and loaded.
+READY_EVENT = {
+    "kind": "MessageSent",
+    "msg_type": "bokeh_event",
+    "msg_data": {"type": "event", "name": "document_ready", "values": {"type": "map", "entries": []}},
+}
+
+
 class BokehClient:
     """One dashboard session over a raw websocket; call :meth:`start`, later :meth:`close`."""
 
@@ -88,14 +97,8 @@ class BokehClient:
         return header, size, content if isinstance(content, str) else content.decode("utf-8", "replace")
 
     def _send_ready(self) -> None:
-        """Tell the server the page is ready, as BokehJS does once the document is idle
-        (Panel only then treats the session as connected and loaded)."""
-        event = {
-            "kind": "MessageSent",
-            "msg_type": "bokeh_event",
-            "msg_data": {"type": "event", "name": "document_ready", "values": {"type": "map", "entries": []}},
-        }
-        for frame in (json.dumps({"msgid": "2", "msgtype": "PATCH-DOC"}), "{}", json.dumps({"events": [event]})):
+        """Tell the server the page is ready (:data:`READY_EVENT`)."""
+        for frame in (json.dumps({"msgid": "2", "msgtype": "PATCH-DOC"}), "{}", json.dumps({"events": [READY_EVENT]})):
             self._ws.send(frame)
 
     def _run(self) -> None:
@@ -155,24 +158,30 @@ def open_and_close_sessions(base_url: str, count: int, parallel: int = 10, timeo
 class RawSession:
     """One session driven message by message, as a hostile or careless client would.
 
-    :meth:`open` connects (with `origin` and `token` as given, else the server's own),
-    :meth:`pull` returns the document's JSON, :meth:`set_property` sends one model
-    change and :meth:`replies` reads what comes back for a while.
+    :meth:`open` connects (with `origin` and `token` as given, else the server's own;
+    `receive_buffer_bytes` shrinks the socket's receive buffer), :meth:`pull` returns
+    the document's JSON, :meth:`set_property` sends one model change and
+    :meth:`replies` reads what comes back for a while.
     """
 
-    def __init__(self, base_url: str, origin: str | None = None, token: str | None = None, timeout_s: float = 30.0):
+    def __init__(
+        self, base_url: str, origin: str | None = None, token: str | None = None, timeout_s: float = 30.0,
+        receive_buffer_bytes: int | None = None,
+    ):
         self.base_url = base_url
         self.origin = base_url if origin is None else origin
         self.token = token
         self.timeout_s = timeout_s
+        self.receive_buffer_bytes = receive_buffer_bytes
         self._ws: websocket.WebSocket | None = None
         self._msgid = 100
 
     def open(self) -> RawSession:
         token = self.token or session_token(self.base_url, self.timeout_s)
         host = self.base_url.split("//", 1)[1]
+        sockopt = [] if self.receive_buffer_bytes is None else [(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receive_buffer_bytes)]
         self._ws = websocket.create_connection(
-            f"ws://{host}/main/ws", subprotocols=["bokeh", token], timeout=self.timeout_s, origin=self.origin
+            f"ws://{host}/main/ws", subprotocols=["bokeh", token], timeout=self.timeout_s, origin=self.origin, sockopt=sockopt
         )
         header, _ = self.receive()
         if header.get("msgtype") != "ACK":
@@ -211,13 +220,8 @@ class RawSession:
         raise RuntimeError("no PULL-DOC-REPLY")
 
     def ready(self) -> None:
-        """Tell the server the page is ready, as BokehJS does (see BokehClient._send_ready)."""
-        event = {
-            "kind": "MessageSent",
-            "msg_type": "bokeh_event",
-            "msg_data": {"type": "event", "name": "document_ready", "values": {"type": "map", "entries": []}},
-        }
-        self.send("PATCH-DOC", {"events": [event]})
+        """Tell the server the page is ready, as BokehJS does (:data:`READY_EVENT`)."""
+        self.send("PATCH-DOC", {"events": [READY_EVENT]})
 
     def set_property(self, model_id: str, attr: str, value) -> str:
         """Send one ModelChanged patch, as a browser does when a widget moves; returns its msgid."""
@@ -262,29 +266,10 @@ def find_models(doc: dict, type_name: str) -> list[dict]:
     return found
 
 
-def non_reader(base: str) -> websocket.WebSocket:
-    """A client that opens a session, takes its document, asks for updates and then reads nothing."""
-    token = session_token(base)
-    ws = websocket.create_connection(
-        f"ws://{base.split('//', 1)[1]}/main/ws", subprotocols=["bokeh", token], origin=base, timeout=30,
-        sockopt=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)],
-    )
-
-    def message() -> dict:
-        header = json.loads(ws.recv())
-        ws.recv()
-        ws.recv()
-        for _ in range(2 * header.get("num_buffers", 0)):
-            ws.recv()
-        return header
-
-    message()  # ACK
-    for frame in (json.dumps({"msgid": "1", "msgtype": "PULL-DOC-REQ"}), "{}", "{}"):
-        ws.send(frame)
-    while message()["msgtype"] != "PULL-DOC-REPLY":
-        pass
-    ready = {"kind": "MessageSent", "msg_type": "bokeh_event",
-             "msg_data": {"type": "event", "name": "document_ready", "values": {"type": "map", "entries": []}}}
-    for frame in (json.dumps({"msgid": "2", "msgtype": "PATCH-DOC"}), "{}", json.dumps({"events": [ready]})):
-        ws.send(frame)
-    return ws
+def non_reader(base: str) -> RawSession:
+    """A client that opens a session, takes its document, asks for updates and then reads nothing
+    (with a 4 KB receive buffer, so the server's side fills sooner)."""
+    session = RawSession(base, receive_buffer_bytes=4096).open()
+    session.pull()
+    session.ready()
+    return session

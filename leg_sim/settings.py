@@ -287,14 +287,19 @@ def control_bounds(s: Setting, configured: Any = None) -> tuple[float, float]:
     return lo, hi
 
 
+def control_presets(s: Setting, configured: Any = None) -> set[float]:
+    """The values a preset slider of `s` offers: its presets and the value the config started with."""
+    extra = {float(configured)} if isinstance(configured, (int, float)) and not isinstance(configured, bool) else set()
+    return {float(v) for v in s.presets or ()} | extra
+
+
 def control_allowed(s: Setting, configured: Any = None) -> str:
     """What a control of `s` accepts, as the message of a refused value says it."""
     lo, hi = control_bounds(s, configured)
     if s.kind in ("integer", "houses"):
         return f"integer {int(lo)} to {int(hi)}{s.unit_text}"
     if s.kind == "number" and s.presets:
-        values = sorted({*s.presets, *([float(configured)] if isinstance(configured, (int, float)) else [])})
-        return "one of " + ", ".join(f"{v:g}" for v in values) + s.unit_text
+        return "one of " + ", ".join(f"{v:g}" for v in sorted(control_presets(s, configured))) + s.unit_text
     if s.kind == "number":
         return f"number {lo:g} to {hi:g}{s.unit_text}"
     return s.allowed()
@@ -318,8 +323,7 @@ def control_value(s: Setting, value: Any, configured: Any = None) -> Any:
                 raise refused
             return int(value)
         if s.presets:
-            allowed = {float(v) for v in s.presets} | ({float(configured)} if isinstance(configured, (int, float)) else set())
-            if float(value) not in allowed:
+            if float(value) not in control_presets(s, configured):
                 raise refused
         elif not lo <= value <= hi:
             raise refused

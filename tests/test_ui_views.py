@@ -65,6 +65,7 @@ def test_controls_refuse_what_the_widget_does_not_offer_though_the_config_would(
     c = Controls(reader=ReadModel(sim), target=sim)
     before = sim.house_count
     c._from_widget("house_count", 5000)  # the config accepts 10,000 houses; the slider stops at 200
+    assert c.widgets["house_count"].end == 200  # the widget and the server check share one range
     assert sim.house_count == before and "integer 1 to 200" in c.message.object
     c._from_widget("house_count", 1.5)
     assert sim.house_count == before and "1.5 was not applied" in c.message.object

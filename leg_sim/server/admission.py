@@ -7,9 +7,9 @@ back, and for minutes every open session, route and health check waited.
 
 A token bucket (:class:`PageBudget`: :data:`BURST` pages at once, then
 :data:`PAGES_PER_S`, slower than the server can build them, so the event loop
-keeps time for everything else between builds) admits page requests. The
-environment variables ``LEG_PAGE_BURST`` and ``LEG_PAGES_PER_S`` change both. One that finds the bucket empty gets
-a small page at once: status 503 with ``Retry-After`` and an HTML refresh after
+keeps time for everything else between builds) admits page requests
+(``LEG_PAGE_BURST`` and ``LEG_PAGES_PER_S`` in the environment change both). A
+request that finds the bucket empty gets a small page at once: status 503 with ``Retry-After`` and an HTML refresh after
 a few seconds (with jitter, so the screens spread out), saying the dashboard is
 busy. A screen therefore retries by itself until its page is built, and the
 server keeps serving the sessions it has in between. JSON routes, static files

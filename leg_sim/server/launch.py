@@ -80,7 +80,7 @@ def serve(settings: Settings) -> int:
     if warning:
         print(warning, file=sys.stderr, flush=True)
     cmd = panel_command(port, origins=origins)
-    print(f"LEG-Simulator on http://{os.environ.get('LEG_ADDRESS', '0.0.0.0')}:{port}/  ({' '.join(cmd[1:])})", flush=True)
+    print(f"LEG-Simulator on http://{address}:{port}/  ({' '.join(cmd[1:])})", flush=True)
     os.chdir(APP.parents[1])  # panel resolves --plugins modules from the working directory
     os.execv(cmd[0], cmd)
     return 0  # not reached

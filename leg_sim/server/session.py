@@ -23,6 +23,7 @@ import weakref
 import panel as pn
 from panel.io.resources import LOCAL_DIST
 from panel.io.state import set_curdoc
+from tornado.ioloop import IOLoop
 
 from leg_sim.engine import Simulation
 from leg_sim.server import backpressure
@@ -61,8 +62,6 @@ def collect_closed_sessions() -> None:
         if not _collect_waiting[0]:
             _collect_waiting[0] = True
             try:
-                from tornado.ioloop import IOLoop
-
                 IOLoop.current().call_later(wait_s, _collect_later)
             except Exception:  # no event loop in this thread: the next close collects
                 _collect_waiting[0] = False

@@ -37,7 +37,7 @@ import panel as pn
 import param
 
 from leg_sim.engine import Simulation
-from leg_sim.settings import ControlError, Setting, control_value, live_settings
+from leg_sim.settings import ControlError, Setting, control_bounds, control_presets, control_value, live_settings
 from leg_sim.snapshot import Snapshot
 from leg_sim.ui.view import View
 
@@ -80,11 +80,13 @@ def preset_options(s: Setting, values: Any) -> dict[str, float]:
     return {preset_label(s, v): float(v) for v in sorted({float(v) for v in values})}
 
 
-def setting_widget(s: Setting, value: Any) -> pn.widgets.Widget:
-    """The widget for one live setting, its range, step and presets taken from the declaration."""
-    lo, hi = s.widget_bounds or s.bounds or (0, 0)
+def setting_widget(s: Setting, value: Any, configured: Any = None) -> pn.widgets.Widget:
+    """The widget for one live setting, its range, step and presets taken from the declaration
+    as the server checks them (:func:`leg_sim.settings.control_bounds`, ``control_presets``;
+    `configured`: the value the config started with)."""
+    lo, hi = control_bounds(s, configured)
     if s.presets:
-        return pn.widgets.DiscreteSlider(label=s.full_label, options=preset_options(s, (*s.presets, value)), value=float(value))
+        return pn.widgets.DiscreteSlider(label=s.full_label, options=preset_options(s, (*control_presets(s, configured), value)), value=float(value))
     if s.kind in ("integer", "houses"):
         return ExactIntSlider(label=s.full_label, start=int(lo), end=max(int(hi), int(value)), step=int(s.step or 1), value=int(value))
     if s.kind == "number":
@@ -129,7 +131,7 @@ class Controls(View):
         self._timer: threading.Timer | None = None
         if self.read_only:
             return pn.Column(pn.pane.Markdown("**Read-only display.** The controls are switched off on this server."))
-        self.widgets = {name: setting_widget(s, getattr(self.sim, name)) for name, s in self._settings.items()}
+        self.widgets = {name: setting_widget(s, getattr(self.sim, name), self.sim.settings[s.key]) for name, s in self._settings.items()}
         paused = bool(self.sim.paused)
         self.widgets["paused"] = pn.widgets.Toggle(label=RESUME_LABEL if paused else PAUSE_LABEL, value=paused, color="warning")
         for name, widget in self.widgets.items():
