@@ -130,18 +130,16 @@ class StateStore:
             if not np.isfinite(state.time_s) or state.tick < 0 or not all(np.isfinite(list(state.energy_kwh.values()))):
                 raise ValueError("values out of range")
         except (sqlite3.Error, OSError, KeyError, ValueError, TypeError) as exc:
-            self.set_aside(f"cannot be read ({type(exc).__name__}: {str(exc)[:80]})")
+            self.set_aside(f"cannot be read ({type(exc).__name__}: {str(exc)[:80]})", "damaged")
             return None
         if state.identity != identity:
-            self.set_aside("belongs to another configuration")
+            self.set_aside("belongs to another configuration", "set-aside")
             return None
         return state
 
-    def set_aside(self, why: str) -> Path | None:
-        """Rename the file out of the way, with one log line saying why; returns the new path."""
-        target = self.path.with_name(f"{self.path.name}.set-aside-{time.strftime('%Y%m%dT%H%M%S')}")
-        if "read" in why:
-            target = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
+    def set_aside(self, why: str, label: str) -> Path | None:
+        """Rename the file to ``<name>.<label>-<time>``, with one log line saying why; returns the new path."""
+        target = self.path.with_name(f"{self.path.name}.{label}-{time.strftime('%Y%m%dT%H%M%S')}")
         try:
             self.path.rename(target)
         except OSError as exc:
