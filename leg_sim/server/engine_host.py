@@ -24,7 +24,7 @@ from typing import Any
 from leg_sim import state_store
 from leg_sim.config import ENV_READ_ONLY, load_config
 from leg_sim.engine import Simulation
-from leg_sim.server import admission, guards, security
+from leg_sim.server import admission, feed, guards, security
 
 log = logging.getLogger("leg_sim.server")
 
@@ -50,6 +50,8 @@ def start_simulation() -> Simulation:
             extra: dict[str, Any] = {"read_only": True} if env_read_only() else {}
             sim = Simulation(settings, state_path=state_path, **extra)
             sim.start()
+            # One frame per tick for every page (leg_sim.server.feed).
+            feed.start(sim)
             # A clean stop (SIGTERM, Ctrl-C) saves the state once more.
             atexit.register(sim.stop)
             log.info("simulation started: %d houses, %d ms interval", sim.house_count, sim.update_interval_ms)

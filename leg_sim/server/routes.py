@@ -6,8 +6,9 @@
   is downsampled (each row the mean of consecutive ticks, with the last one's
   tick and time) and the body says so (``downsampled``); a bad N gets 400 with
   a JSON error.
+* ``/feed?id=<session id>`` — the websocket of a page's frames (:mod:`leg_sim.server.feed`).
 * ``GET /healthz`` — loop health (the policy is ``Simulation.health``: stale after
-  5 intervals and at least 2 s), tick lag, sessions, the server's memory and the
+  5 intervals and at least 2 s), tick lag, sessions, open feeds, the server's memory and the
   event loop's longest lag of the last minute; 503
   when ticking has stopped. ``HEAD /healthz`` gives the same status without a body.
 
@@ -32,7 +33,7 @@ import pandas as pd
 from tornado.ioloop import IOLoop
 from tornado.web import RequestHandler
 
-from leg_sim.server import admission, backpressure, looplag, session
+from leg_sim.server import admission, backpressure, feed, looplag, session
 from leg_sim.server.engine_host import start_simulation
 from leg_sim.snapshot import json_float
 
@@ -68,6 +69,8 @@ def health(sim: Any) -> tuple[int, dict]:
     body["sessions"] = session.active_sessions()
     body["slow_sessions_closed"] = backpressure.closed_count[0]
     body["pages_deferred"] = admission.budget.refused
+    the_hub = feed.hub()
+    body["feeds"] = len(the_hub.sockets) if the_hub is not None else 0
     body["memory_rss_mb"] = rss_mb()
     body["event_loop_lag_ms"] = looplag.max_lag_ms()
     body["gc_pause_ms"] = looplag.max_gc_pause_ms()
@@ -213,4 +216,5 @@ ROUTES = [
     (r"/api/state/?", StateHandler),
     (r"/api/history/?", HistoryHandler),
     (r"/healthz/?", HealthHandler),
+    (r"/feed/?", feed.FeedSocket),
 ]

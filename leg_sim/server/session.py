@@ -21,6 +21,7 @@ import time
 import weakref
 
 import panel as pn
+from bokeh.models import CustomJS
 from panel.io.resources import LOCAL_DIST
 from panel.io.state import set_curdoc
 from tornado.ioloop import IOLoop
@@ -28,13 +29,17 @@ from tornado.ioloop import IOLoop
 from leg_sim.engine import Simulation
 from leg_sim.server import backpressure
 from leg_sim.ui.dashboard import Dashboard
+from leg_sim.ui.feed import client_js
 from leg_sim.ui.page import PageChoice, close_drawer_on_phones, page_choice
 from leg_sim.ui.reconnect import reconnect_script
+from leg_sim.ui.sankey import text_font
 
 log = logging.getLogger("leg_sim.server")
 
 #: Live bridges, for health checks and leak tests.
 _BRIDGES: weakref.WeakSet[SessionBridge] = weakref.WeakSet()
+#: Live bridges by their session's id, for the feed socket of their page.
+_BY_ID: weakref.WeakValueDictionary[str, SessionBridge] = weakref.WeakValueDictionary()
 
 
 #: Least time between two collections of closed sessions' garbage. [s]
@@ -77,6 +82,12 @@ def _collect_later() -> None:
     collect_closed_sessions()
 
 
+def bridge_for(session_id: str) -> SessionBridge | None:
+    """The attached bridge of the session with this id, or None."""
+    bridge = _BY_ID.get(session_id) if session_id else None
+    return bridge if bridge is not None and bridge.attached else None
+
+
 def active_sessions() -> int:
     """Number of sessions currently subscribed to the engine."""
     return sum(1 for b in list(_BRIDGES) if b.attached)
@@ -95,6 +106,9 @@ class SessionBridge:
         self._stuck_since: float | None = None
         #: Updates skipped because the previous one was still unsent.
         self.skipped = 0
+        #: Open feed sockets of this session's page (:mod:`leg_sim.server.feed`); while one is
+        #: open, the feed shows the ticks and the session does only what is its own.
+        self.feeds = 0
         self.dashboard = Dashboard(sim=sim, schedule=self.schedule, choice=choice or PageChoice())
 
     def schedule(self, fn) -> None:
@@ -114,6 +128,22 @@ class SessionBridge:
         _BRIDGES.add(self)
         if self.doc is not None:
             self.doc.on_session_destroyed(self._destroyed)
+            context = self.doc.session_context
+            if context is not None:
+                _BY_ID[context.id] = self
+
+    def feed_opened(self) -> None:
+        """Event loop: the page's feed socket opened; from now on the feed shows the ticks."""
+        self.feeds += 1
+        self.dashboard.fed = True
+
+    def feed_closed(self) -> None:
+        """Event loop: the page's feed socket closed; the session shows the ticks itself again,
+        starting with everything (what the page holds came from the feed)."""
+        self.feeds = max(0, self.feeds - 1)
+        if self.feeds == 0 and self.attached:
+            self.dashboard.fed = False
+            self.schedule(self.dashboard.resync)
 
     def _destroyed(self, session_context) -> None:
         self.detach()
@@ -121,6 +151,8 @@ class SessionBridge:
 
     def on_snapshot(self, snap) -> None:
         """Engine thread: schedule one update unless one is already pending."""
+        if self.feeds and not self.dashboard.needs_own_update(snap):
+            return
         with self._lock:
             if self._pending or not self.attached:
                 return
@@ -148,11 +180,17 @@ class SessionBridge:
                 # With this session's document as Panel's current one, hold() collects
                 # Bokeh and Panel changes alike and writes them as one message.
                 with set_curdoc(self.doc), pn.io.hold(self.doc):
-                    self.dashboard.update(snap)
+                    self._update(snap)
             else:
-                self.dashboard.update(snap)
+                self._update(snap)
         except Exception:
             log.exception("session update failed")
+
+    def _update(self, snap) -> None:
+        if self.feeds:
+            self.dashboard.update_own(snap)
+        else:
+            self.dashboard.update(snap)
 
     def detach(self) -> None:
         """Unsubscribe and drop the session's watchers; safe to call twice."""
@@ -177,6 +215,11 @@ def serve_assets_locally(doc) -> None:
         doc._template_variables.setdefault("dist_url", f"{pn.state.rel_path}/{LOCAL_DIST}" if pn.state.rel_path else LOCAL_DIST)
 
 
+def feed_script(session_id: str, dark: bool) -> CustomJS:
+    """The page's feed script (:func:`leg_sim.ui.feed.client_js`) for this session."""
+    return CustomJS(args=dict(sid=session_id, textfont=text_font(dark)), code=client_js())
+
+
 def dashboard_for_this_session(sim: Simulation):
     """Build the dashboard page for the current Panel session and wire it to the engine."""
     serve_assets_locally(pn.state.curdoc)
@@ -187,6 +230,10 @@ def dashboard_for_this_session(sim: Simulation):
         # The page reconnects by itself after the server was away; on a phone the controls start closed.
         pn.state.curdoc.js_on_event("document_ready", reconnect_script())
         pn.state.curdoc.js_on_event("document_ready", close_drawer_on_phones())
+        context = pn.state.curdoc.session_context
+        if context is not None:
+            # The page takes its ticks from the shared feed (leg_sim.server.feed).
+            pn.state.curdoc.js_on_event("document_ready", feed_script(context.id, choice.dark))
         # Once this page is built (after this call), its models are long-lived.
         pn.state.curdoc.add_next_tick_callback(freeze_long_lived)
     return bridge.dashboard.template()

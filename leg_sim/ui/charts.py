@@ -39,13 +39,14 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from bokeh.models import DataRange1d, HoverTool
+from bokeh.models import ColumnDataSource, DataRange1d, HoverTool
 from bokeh.models.annotations import Legend, LegendItem
 
 from leg_sim.history import MINUTE_S, local_midnight_s
 from leg_sim.snapshot import Snapshot
 from leg_sim.ui import theme
 from leg_sim.ui.controls import labelled
+from leg_sim.ui.readmodel import ReadModel
 from leg_sim.ui.shared import per_snapshot
 from leg_sim.ui.view import View
 
@@ -78,6 +79,8 @@ BUFFER_LENGTH = 400
 TAIL_LIMIT = 5000
 #: Chart height. [px]
 HEIGHT_PX = 260
+#: Names of the chart's source and of the source that holds the window shown, as the browser finds them.
+SOURCE_NAME, WINDOW_SOURCE_NAME = "leg-chart-source", "leg-chart-window"
 
 
 def local_ms(time_s: np.ndarray, timezone: str) -> np.ndarray:
@@ -146,6 +149,111 @@ def window_named(label: str) -> Window:
     return next(w for w in WINDOWS if w.label == label)
 
 
+class BinStream:
+    """The completed display bins of one window, as ticks arrive (no Panel, no Bokeh).
+
+    :meth:`backfill` gives the whole window from history; :meth:`advance` the bins
+    completed since the last call. A chart of one session and the shared feed of
+    all sessions (:mod:`leg_sim.ui.feed`) use the same stream.
+
+    Parameters
+    ----------
+    window
+        The window whose bins are made.
+    reader
+        Where the history comes from.
+    """
+
+    def __init__(self, window: Window, reader: ReadModel):
+        self.window = window
+        self.reader = reader
+        self._pending: dict[str, np.ndarray] | None = None  # rows of the open bin (short windows)
+        self.last_tick = 0
+        self._day_start_s = math.nan
+        self._next_bin_s = math.nan
+
+    def backfill(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """All complete bins of the window now (start the stream again). [s since epoch], [W]"""
+        window = self.window
+        self._pending = None
+        self.last_tick = 0
+        self._day_start_s = math.nan
+        self._next_bin_s = math.nan
+        snap = self.reader.snapshot
+        latest_s = math.nan if snap is None else snap.timestamp.timestamp()
+        if window.span_s is None:
+            day_start_s = math.nan if snap is None else self.day_start_of(snap)
+            starts, means = self._today_bins(latest_s, day_start_s, fresh=True)
+        else:
+            cols = self.reader.history(seconds=window.span_s, steps=True)
+            self.last_tick = int(cols["tick"][-1]) if len(cols["tick"]) else 0
+            starts, means = self._close_bins(cols)
+        if snap is not None:
+            self.last_tick = max(self.last_tick, snap.tick)
+        return starts, means
+
+    def advance(self, snap: Snapshot) -> tuple[np.ndarray, dict[str, np.ndarray], bool]:
+        """Bins completed up to `snap` since the last call, and True when the stream started
+        again (a new local day, or too far behind): then the bins are the whole window."""
+        if snap.tick <= self.last_tick:
+            return np.empty(0), {}, False
+        if self.window.span_s is None:
+            day_start_s = self.day_start_of(snap)
+            if day_start_s != self._day_start_s:  # a new local day: the chart starts again
+                return (*self.backfill(), True)
+            starts, means = self._today_bins(snap.timestamp.timestamp(), day_start_s)
+        else:
+            if snap.tick - self.last_tick > TAIL_LIMIT:
+                return (*self.backfill(), True)
+            cols = self.reader.history_after(self.last_tick, limit=TAIL_LIMIT, steps=True)
+            starts, means = self._close_bins(cols)
+        self.last_tick = snap.tick
+        return starts, means, False
+
+    def _close_bins(self, cols: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Add new tick rows to the open bin; return the bins that are now complete."""
+        if self._pending is not None:
+            cols = {k: np.concatenate([self._pending[k], cols[k]]) for k in self._pending}
+        self._pending = None
+        if len(cols["time_s"]) == 0:
+            return np.empty(0), {}
+        fields = {field: cols[field] for _, field, *_ in SERIES}
+        starts, means = bin_means(cols["time_s"], cols["dt_s"], fields, self.window.bin_s)
+        in_open = bin_index(cols["time_s"], self.window.bin_s) == bin_index(cols["time_s"][-1:], self.window.bin_s)[0]
+        self._pending = {k: v[in_open] for k, v in cols.items() if k in ("time_s", "dt_s", *fields)}
+        return starts[:-1], {k: v[:-1] for k, v in means.items()}
+
+    def _today_bins(self, latest_s: float, day_start_s: float, fresh: bool = False) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Bins of today completed since the last call, from the minute ring (all of today if `fresh`)."""
+        if math.isnan(latest_s):
+            return np.empty(0), {}
+        bin_s = self.window.bin_s
+        if fresh or day_start_s != self._day_start_s:
+            self._day_start_s, self._next_bin_s = day_start_s, day_start_s
+        complete_end_s = day_start_s + math.floor((latest_s - day_start_s) / bin_s) * bin_s
+        if complete_end_s <= self._next_bin_s:
+            return np.empty(0), {}
+        minutes = self.reader.minutes(self._next_bin_s, complete_end_s)
+        self._next_bin_s = complete_end_s
+        fields = {field: minutes[field] for _, field, *_ in SERIES}
+        return bin_means(minutes["minute_s"] + MINUTE_S, minutes["covered_s"], fields, bin_s, origin_s=day_start_s)
+
+    def day_start_of(self, snap: Snapshot) -> float:
+        """Local midnight of the snapshot's day, computed once per snapshot for all sessions. [s since epoch]"""
+        timezone = self.reader.timezone
+        return float(per_snapshot(snap, ("local_midnight_s", timezone), lambda: local_midnight_s(snap.timestamp.timestamp(), timezone)))
+
+    def rows(self, bin_start_s: np.ndarray, means: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Chart rows of bins: ``time`` the local wall time of each bin's middle [ms, int64],
+        and the means in kW (10 W steps), one column per series."""
+        middle_s = np.asarray(bin_start_s, dtype=float) + self.window.bin_s / 2 if len(bin_start_s) else np.empty(0)
+        times = local_ms(middle_s, self.reader.timezone) if len(middle_s) else np.empty(0)
+        out: dict[str, np.ndarray] = {"time": np.round(times).astype(np.int64)}
+        for key, field, *_ in SERIES:
+            out[key] = np.round(np.asarray(means.get(field, np.empty(0)), dtype=float) / 1000.0, 2)
+        return out
+
+
 class _WeakHook:
     """A plot hook that calls a view's method through a weak reference.
 
@@ -179,6 +287,8 @@ class CommunityChart(View):
         )
         self.x_range = DataRange1d(range_padding=0.0)
         self._source: Any = None  # the ColumnDataSource HoloViews draws from, once drawn
+        #: The window this page shows, for the browser's feed script (:mod:`leg_sim.ui.feed`).
+        self.window_source = ColumnDataSource(data={"window": [self.window]}, name=WINDOW_SOURCE_NAME)
         self.buffer = hv.streams.Buffer(self._frame(np.empty(0), {}), length=BUFFER_LENGTH, index=False)
         curve_opts = hv.opts.Curve(
             color=theme.PV_AMBER, line_width=2, apply_ranges=False, responsive=True, height=HEIGHT_PX,
@@ -217,7 +327,12 @@ class CommunityChart(View):
         self._source = source
         lines = [main] + [fig.line("time", key, source=source, line_width=2, color=color) for key, _, _, color in SERIES[1:]]
         items = [LegendItem(label=label, renderers=[line]) for (_, _, label, _), line in zip(SERIES, lines, strict=True)]
-        fig.add_layout(Legend(items=items, orientation="horizontal", location="top_left", background_fill_alpha=0.0, border_line_alpha=0.0), "above")
+        # The window source rides along in the legend's tags so it is part of the document.
+        legend = Legend(
+            items=items, orientation="horizontal", location="top_left", background_fill_alpha=0.0, border_line_alpha=0.0, tags=[self.window_source]
+        )
+        fig.add_layout(legend, "above")
+        source.name = SOURCE_NAME
         fig.x_range = self.x_range
         fig.y_range = DataRange1d(start=0.0)
         fig.background_fill_color = None
@@ -228,15 +343,14 @@ class CommunityChart(View):
         plot.handles["leg_styled"] = True
 
     def _frame(self, bin_start_s: np.ndarray, means: dict[str, np.ndarray]) -> pd.DataFrame:
-        """Buffer rows: local wall time of each bin's middle, and the means in kW (10 W steps).
+        """Buffer rows (:meth:`BinStream.rows`, times as datetimes).
 
         A DataFrame: the Curve keeps it as its data (a dict would be copied), which is
         what lets HoloViews stream rows instead of replacing the source."""
-        middle_s = np.asarray(bin_start_s, dtype=float) + self._window().bin_s / 2 if len(bin_start_s) else np.empty(0)
-        times = local_ms(middle_s, self.read_model.timezone) if len(middle_s) else np.empty(0)
-        out: dict[str, np.ndarray] = {"time": np.round(times).astype(np.int64).astype("datetime64[ms]").astype("datetime64[ns]")}
-        for key, field, *_ in SERIES:
-            out[key] = np.round(np.asarray(means.get(field, np.empty(0)), dtype=float) / 1000.0, 2)
+        rows = self.bins.rows(bin_start_s, means) if hasattr(self, "bins") else {"time": np.empty(0, dtype=np.int64)}
+        out: dict[str, Any] = {"time": rows["time"].astype("datetime64[ms]").astype("datetime64[ns]")}
+        for key, *_ in SERIES:
+            out[key] = rows.get(key, np.empty(0))
         return pd.DataFrame(out)
 
     # ------------------------------------------------------------------ state
@@ -251,70 +365,27 @@ class CommunityChart(View):
     def _window_changed(self, event: Any) -> None:
         with pn.io.hold():
             self.backfill()
+            self.window_source.data = {"window": [self._window().label]}
 
     def backfill(self) -> None:
         """Show the whole chosen window from history at once (a new viewer or a new window)."""
         window = self._window()
-        self._pending: dict[str, np.ndarray] | None = None  # rows of the open bin (short windows)
+        self.bins = BinStream(window, self.read_model)
         self._unsent: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
-        self._last_tick = 0
-        self._day_start_s = math.nan
-        self._next_bin_s = math.nan
         snap = self.read_model.snapshot
         # Sessions send their batches at their own phase of the refresh period, not all on the
         # same tick: a HoloViews update costs 8-20 ms of server time per session, and twenty
         # sessions sending at once would hold back every session's next tick.
         self._phase_s = random.Random(id(self)).uniform(0.0, self.refresh_s)
         self._sent_wall_s = snap.wall_time_s if snap is not None else time.time()
-        latest_s = math.nan if snap is None else snap.timestamp.timestamp()
         if window.span_s is None:
             self.x_range.update(follow=None, follow_interval=None)
-            day_start_s = math.nan if snap is None else self._day_start_of(snap)
-            starts, means = self._today_bins(latest_s, day_start_s, fresh=True)
         else:
             self.x_range.update(follow="end", follow_interval=window.span_s * 1000.0)
-            cols = self.read_model.history(seconds=window.span_s, steps=True)
-            self._last_tick = int(cols["tick"][-1]) if len(cols["tick"]) else 0
-            starts, means = self._close_bins(cols)
+        starts, means = self.bins.backfill()
         self.buffer.clear()
         if len(starts):
             self.buffer.send(self._frame(starts, means))
-        if snap is not None:
-            self._last_tick = max(self._last_tick, snap.tick)
-
-    def _close_bins(self, cols: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Add new tick rows to the open bin; return the bins that are now complete."""
-        if self._pending is not None:
-            cols = {k: np.concatenate([self._pending[k], cols[k]]) for k in self._pending}
-        self._pending = None
-        if len(cols["time_s"]) == 0:
-            return np.empty(0), {}
-        window = self._window()
-        fields = {field: cols[field] for _, field, *_ in SERIES}
-        starts, means = bin_means(cols["time_s"], cols["dt_s"], fields, window.bin_s)
-        in_open = bin_index(cols["time_s"], window.bin_s) == bin_index(cols["time_s"][-1:], window.bin_s)[0]
-        self._pending = {k: v[in_open] for k, v in cols.items() if k in ("time_s", "dt_s", *fields)}
-        return starts[:-1], {k: v[:-1] for k, v in means.items()}
-
-    def _today_bins(self, latest_s: float, day_start_s: float, fresh: bool = False) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Bins of today completed since the last call, from the minute ring (all of today if `fresh`)."""
-        if math.isnan(latest_s):
-            return np.empty(0), {}
-        bin_s = self._window().bin_s
-        if fresh or day_start_s != self._day_start_s:
-            self._day_start_s, self._next_bin_s = day_start_s, day_start_s
-        complete_end_s = day_start_s + math.floor((latest_s - day_start_s) / bin_s) * bin_s
-        if complete_end_s <= self._next_bin_s:
-            return np.empty(0), {}
-        minutes = self.read_model.minutes(self._next_bin_s, complete_end_s)
-        self._next_bin_s = complete_end_s
-        fields = {field: minutes[field] for _, field, *_ in SERIES}
-        return bin_means(minutes["minute_s"] + MINUTE_S, minutes["covered_s"], fields, bin_s, origin_s=day_start_s)
-
-    def _day_start_of(self, snap: Snapshot) -> float:
-        """Local midnight of the snapshot's day, computed once per snapshot for all sessions. [s since epoch]"""
-        timezone = self.read_model.timezone
-        return float(per_snapshot(snap, ("local_midnight_s", timezone), lambda: local_midnight_s(snap.timestamp.timestamp(), timezone)))
 
     # ------------------------------------------------------------------ per tick
     def _due(self, wall_s: float) -> bool:
@@ -325,24 +396,15 @@ class CommunityChart(View):
         period = self.refresh_s
         return math.floor((wall_s - self._phase_s) / period) > math.floor((self._sent_wall_s - self._phase_s) / period)
 
+    def resync(self) -> None:
+        self.backfill()
+
     def update(self, snap: Snapshot) -> None:
         """Collect the bins completed since the last update; send them at most every ``refresh_s``."""
-        if snap.tick <= self._last_tick:
+        starts, means, restarted = self.bins.advance(snap)
+        if restarted:
+            self.backfill()
             return
-        window = self._window()
-        if window.span_s is None:
-            day_start_s = self._day_start_of(snap)
-            if day_start_s != self._day_start_s:  # a new local day: the chart starts again
-                self.backfill()
-                return
-            starts, means = self._today_bins(snap.timestamp.timestamp(), day_start_s)
-        else:
-            if snap.tick - self._last_tick > TAIL_LIMIT:
-                self.backfill()
-                return
-            cols = self.read_model.history_after(self._last_tick, limit=TAIL_LIMIT, steps=True)
-            starts, means = self._close_bins(cols)
-        self._last_tick = snap.tick
         if len(starts):
             self._unsent.append((starts, means))
         if self._unsent and self._due(snap.wall_time_s):

@@ -43,6 +43,10 @@ class ColumnSync:
         self._sent = dict(data)
         self.source.data = dict(data)
 
+    def forget(self) -> None:
+        """The browser's copy came from elsewhere: the next :meth:`push` sends every column."""
+        self._sent = {}
+
     def push(self, data: dict) -> list[str]:
         """Send the columns whose values changed; returns their names."""
         changed = {k: v for k, v in data.items() if not same(self._sent.get(k), v)}

@@ -68,13 +68,14 @@ class Dashboard(pn.viewable.Viewer):
         self.views: tuple[View, ...] = (self.graph, self.chart, self.kpis, self.today, self.sankey, self.controls)
         snap = self.reader.snapshot
         self.shown_tick = snap.tick if snap is not None else 0
+        self._fed = False
         # No tick arrives while paused: the badge follows the parameter itself.
         self._pause_watcher: Any = self.sim.param.watch(lambda event: self._schedule(self.show_state), "paused")
 
     def show_state(self) -> None:
         """Show the current pause state on the latest snapshot (no new tick needed)."""
         snap = self.reader.snapshot
-        if snap is not None:
+        if snap is not None and not self.fed:
             self.kpis.update(snap)
 
     def update(self, snap: Snapshot | None) -> None:
@@ -84,6 +85,33 @@ class Dashboard(pn.viewable.Viewer):
         for view in self.views:
             view.update(snap)
         self.shown_tick = snap.tick
+
+    @property
+    def fed(self) -> bool:
+        """True while the page takes its ticks from the shared feed (:mod:`leg_sim.ui.feed`)."""
+        return self._fed
+
+    @fed.setter
+    def fed(self, value: bool) -> None:
+        self._fed = self.graph.fed = bool(value)
+
+    def needs_own_update(self, snap: Snapshot) -> bool:
+        """True when a fed page needs this session for `snap`: a new house set, or a search
+        (what the feed does not carry). Cheap; any thread."""
+        return self.graph.needs_own_update(snap)
+
+    def update_own(self, snap: Snapshot) -> None:
+        """What only this session shows of `snap` while the feed shows the rest."""
+        self.graph.update_own(snap)
+
+    def resync(self) -> None:
+        """The page held what the feed sent: send everything again from the next update."""
+        for view in self.views:
+            view.resync()
+        self.shown_tick = 0
+        snap = self.reader.snapshot
+        if snap is not None and not self.fed:
+            self.update(snap)
 
     def dispose(self) -> None:
         """Release what this session's views hold on shared objects."""

@@ -72,6 +72,10 @@ MIN_DOT_SPEED, MAX_DOT_SPEED = 0.12, 0.6
 #: that cross an edge in 2 to 8 s, and a quarter of the drawing work of 60 frames per second,
 #: which a busy wall-screen computer (or a 2-core VM in software rendering) notices. [ms]
 DOT_FRAME_MS = 60
+#: Names of the sources that follow the snapshot, as the page's feed script finds them.
+SOURCE_NAMES = {"houses": "leg-graph-houses", "edges": "leg-graph-edges", "hubs": "leg-graph-hubs"}
+#: Tag on the house source while this session feeds its graph itself (a search in the overview), not the shared feed.
+OWN_TAG = "leg-own-graph"
 #: Ring drawn around the house picked by search.
 HIGHLIGHT = "#111111"
 
@@ -430,6 +434,96 @@ requestAnimationFrame(step);
 """
 
 
+def hub_columns(snap: Snapshot) -> dict:
+    """The bus and grid columns that follow the snapshot (pure)."""
+    state = grid_state(snap.grid_export_w, snap.grid_import_w)
+    prefixes, styles, power_kw = hub_prefix(snap.grid_export_w, snap.grid_import_w)
+    power_kw[0] = snap.shared_w / 1000.0
+    return dict(
+        fill=[BUS_FILL, GRID_FILL[state]],
+        line=[theme.BUS_BLUE, {1: theme.GREEN, -1: theme.RED, 0: theme.GREY}[state]],
+        # Rounded to what the labels show: sent only when a label changes.
+        label=prefixes, ls=styles, w=[coarse_kw(kw * 1000.0) for kw in power_kw],
+    )
+
+def detail_columns(snap: Snapshot) -> dict[str, dict]:
+    """Every house in its own slot: the houses', edges' and hubs' columns that follow the snapshot (pure)."""
+    ids = snap.house_ids
+    k = len(ids)
+    p_kw = np.append(snap.net_power_w, snap.grid_export_w - snap.grid_import_w) / 1000.0
+    return dict(
+        houses=dict(
+            v=[1] * k,
+            id=list(ids),
+            n=pack(snap.net_power_w / 1000.0, 2),
+            pv=pack(snap.pv_power_w / 1000.0, 2),
+            bl=pack(snap.base_load_w / 1000.0, 2),
+            fl=pack(snap.flex_load_w / 1000.0, 2),
+            ap=[snap.flex_appliance(i) or "none" for i in range(k)],
+            label=[house_prefix(h) for h in ids],
+            ls=[SIGNED] * k,
+        ),
+        edges=dict(p=pack(p_kw, 2), v=[0.85] * (k + 1), a=[*ids, BUS]),
+        hubs=hub_columns(snap),
+    )
+
+def overview_base(snap: Snapshot, top_n: int) -> dict[str, Any]:
+    """The overview's slots filled from this snapshot, search slot empty (pure)."""
+    sel = select_overview(snap.net_power_w, snap.pv_power_w, snap.base_load_w, snap.flex_load_w, top_n)
+    roles = gl.overview_roles(top_n)
+    k = len(roles)
+    slot_house = np.full(k, -1, dtype=np.int64)
+    slot_house[: len(sel.exporters)] = sel.exporters
+    # Importers fill the lower half clockwise from the gap: largest next to the grid.
+    slot_house[k - len(sel.importers) :] = sel.importers[::-1]
+    values = np.zeros((k, 4))  # net, pv, base, flex [W]
+    houses = slot_house >= 0
+    idx = slot_house[houses]
+    values[houses] = np.column_stack([snap.net_power_w[idx], snap.pv_power_w[idx], snap.base_load_w[idx], snap.flex_load_w[idx]])
+    ids = [""] * k
+    labels = [""] * k
+    styles = [PREFIX_ONLY] * k
+    appliance = ["none"] * k
+    visible = [0] * k
+    for slot in np.flatnonzero(houses).tolist():
+        i = int(slot_house[slot])
+        ids[slot] = snap.house_ids[i]
+        labels[slot], styles[slot] = house_prefix(ids[slot]), SIGNED
+        appliance[slot] = snap.flex_appliance(i) or "none"
+        visible[slot] = 1
+    for s, role in enumerate(roles):
+        if role in gl.GROUP_ROLES:
+            count, sums = sel.group[role]
+            values[s] = sums
+            ids[s] = group_name(role, count)
+            labels[s], styles[s] = group_prefix(role, count)
+            visible[s] = 1 if count else 0
+    return dict(selection=sel, slot_house=slot_house, values=values, ids=ids, labels=labels, styles=styles, appliance=appliance, visible=visible,
+                grid_w=snap.grid_export_w - snap.grid_import_w, hubs=hub_columns(snap))
+
+
+def slot_columns(values: np.ndarray, grid_w: float, ids: list, labels: list, styles: list, appliance: list, visible: list) -> dict[str, dict]:
+    """The overview's house and edge columns from its slots' values (net, PV, base, flex in W) (pure)."""
+    kw = np.asarray(values) / 1000.0
+    return dict(
+        houses=dict(
+            v=visible, id=ids, n=pack(kw[:, 0], 2), pv=pack(kw[:, 1], 2), bl=pack(kw[:, 2], 2), fl=pack(kw[:, 3], 2), ap=appliance, label=labels,
+            ls=styles,
+        ),
+        edges=dict(p=pack(np.append(kw[:, 0], grid_w / 1000.0), 2), v=[0.85 * v for v in visible] + [0.85], a=[*ids, BUS]),
+    )
+
+
+def shared_columns(snap: Snapshot, top_n: int = gl.TOP_N, detail_limit: int = gl.DETAIL_LIMIT) -> dict[str, dict]:
+    """What every session without a search shows of `snap`: the houses', edges' and hubs'
+    columns, computed once per snapshot for all sessions."""
+    if len(snap.house_ids) > detail_limit:
+        base = per_snapshot(snap, ("graph.overview", top_n), lambda: overview_base(snap, top_n))
+        cols = slot_columns(base["values"], base["grid_w"], base["ids"], base["labels"], base["styles"], base["appliance"], base["visible"])
+        return dict(cols, hubs=base["hubs"])
+    return per_snapshot(snap, "graph.detail", lambda: detail_columns(snap))
+
+
 class FlowGraph(View):
     """Live flow graph of the community (see the module docstring).
 
@@ -475,13 +569,22 @@ class FlowGraph(View):
         self._layout: gl.GraphLayout | None = None
         self._overview = False
         self._search_index: int | None = None
-        self.edges = ColumnSync(ColumnDataSource(data=dict(x0=[], y0=[], x1=[], y1=[], ax=[], ay=[], a0=[], p=[], v=[], a=[], b=[])))
+        #: True while the page takes the shared columns from the feed (:mod:`leg_sim.ui.feed`).
+        self.fed = False
+        #: True while this session sends the graph's columns itself although fed (a search in the overview).
+        self._own = False
+        self.edges = ColumnSync(
+            ColumnDataSource(data=dict(x0=[], y0=[], x1=[], y1=[], ax=[], ay=[], a0=[], p=[], v=[], a=[], b=[]), name=SOURCE_NAMES["edges"])
+        )
         self.houses = ColumnSync(
             ColumnDataSource(
-                data=dict(x=[], y=[], s=[], m=[], lx=[], ly=[], la=[], al=[], v=[], id=[], n=[], pv=[], bl=[], fl=[], ap=[], label=[], ls=[])
+                data=dict(x=[], y=[], s=[], m=[], lx=[], ly=[], la=[], al=[], v=[], id=[], n=[], pv=[], bl=[], fl=[], ap=[], label=[], ls=[]),
+                name=SOURCE_NAMES["houses"],
             )
         )
-        self.hubs = ColumnSync(ColumnDataSource(data=dict(x=[], y=[], s=[], m=[], fill=[], line=[], label=[], ls=[], w=[], name=[])))
+        self.hubs = ColumnSync(
+            ColumnDataSource(data=dict(x=[], y=[], s=[], m=[], fill=[], line=[], label=[], ls=[], w=[], name=[]), name=SOURCE_NAMES["hubs"])
+        )
         self.mark = ColumnSync(ColumnDataSource(data=dict(x=[], y=[], s=[])))
         # Moved by the browser only: never synchronised back to the server.
         self.dots = ColumnDataSource(data=dict(x=[], y=[]), syncable=False)
@@ -646,13 +749,13 @@ class FlowGraph(View):
         self.dots.data = dict(x=list(hidden), y=list(hidden))
 
     # ------------------------------------------------------------------ columns
-    def _columns(self, snap: Snapshot) -> dict[str, dict]:
-        """All columns that change with the snapshot: shared ones, then this session's search."""
+    def _columns(self, snap: Snapshot) -> dict[str, Any]:
+        """All columns that change with the snapshot: shared ones, then this session's search (and its message)."""
         if self._overview:
-            base = per_snapshot(snap, ("graph.overview", self.top_n), lambda: self._overview_columns(snap))
+            base = per_snapshot(snap, ("graph.overview", self.top_n), lambda: overview_base(snap, self.top_n))
             return self._with_search(snap, base)
-        base = per_snapshot(snap, "graph.detail", lambda: self._detail_columns(snap))
-        cols = dict(base)
+        base = shared_columns(snap, self.top_n, self.detail_limit)
+        cols: dict[str, Any] = dict(base)
         i = self._search_index
         lay = self._layout
         assert lay is not None
@@ -666,78 +769,7 @@ class FlowGraph(View):
         x, y = lay.slot_xy[slot]
         return dict(x=[round(float(x), 1)], y=[round(float(y), 1)], s=[lay.node_px + 9])
 
-    @staticmethod
-    def _hub_columns(snap: Snapshot) -> dict:
-        state = grid_state(snap.grid_export_w, snap.grid_import_w)
-        prefixes, styles, power_kw = hub_prefix(snap.grid_export_w, snap.grid_import_w)
-        power_kw[0] = snap.shared_w / 1000.0
-        return dict(
-            fill=[BUS_FILL, GRID_FILL[state]],
-            line=[theme.BUS_BLUE, {1: theme.GREEN, -1: theme.RED, 0: theme.GREY}[state]],
-            # Rounded to what the labels show: sent only when a label changes.
-            label=prefixes, ls=styles, w=[coarse_kw(kw * 1000.0) for kw in power_kw],
-        )
-
-    @staticmethod
-    def _grid_kw(snap: Snapshot) -> float:
-        return (snap.grid_export_w - snap.grid_import_w) / 1000.0
-
-    def _detail_columns(self, snap: Snapshot) -> dict[str, dict]:
-        """Every house in its own slot (the same for every session)."""
-        ids = snap.house_ids
-        k = len(ids)
-        p_kw = np.append(snap.net_power_w, snap.grid_export_w - snap.grid_import_w) / 1000.0
-        return dict(
-            houses=dict(
-                v=[1] * k,
-                id=list(ids),
-                n=pack(snap.net_power_w / 1000.0, 2),
-                pv=pack(snap.pv_power_w / 1000.0, 2),
-                bl=pack(snap.base_load_w / 1000.0, 2),
-                fl=pack(snap.flex_load_w / 1000.0, 2),
-                ap=[snap.flex_appliance(i) or "none" for i in range(k)],
-                label=[house_prefix(h) for h in ids],
-                ls=[SIGNED] * k,
-            ),
-            edges=dict(p=pack(p_kw, 2), v=[0.85] * (k + 1), a=[*ids, BUS]),
-            hubs=self._hub_columns(snap),
-        )
-
-    def _overview_columns(self, snap: Snapshot) -> dict[str, Any]:
-        """The overview's slots filled from this snapshot (the same for every session; search slot empty)."""
-        sel = select_overview(snap.net_power_w, snap.pv_power_w, snap.base_load_w, snap.flex_load_w, self.top_n)
-        roles = gl.overview_roles(self.top_n)
-        k = len(roles)
-        slot_house = np.full(k, -1, dtype=np.int64)
-        slot_house[: len(sel.exporters)] = sel.exporters
-        # Importers fill the lower half clockwise from the gap: largest next to the grid.
-        slot_house[k - len(sel.importers) :] = sel.importers[::-1]
-        values = np.zeros((k, 4))  # net, pv, base, flex [W]
-        houses = slot_house >= 0
-        idx = slot_house[houses]
-        values[houses] = np.column_stack([snap.net_power_w[idx], snap.pv_power_w[idx], snap.base_load_w[idx], snap.flex_load_w[idx]])
-        ids = [""] * k
-        labels = [""] * k
-        styles = [PREFIX_ONLY] * k
-        appliance = ["none"] * k
-        visible = [0] * k
-        for slot in np.flatnonzero(houses).tolist():
-            i = int(slot_house[slot])
-            ids[slot] = snap.house_ids[i]
-            labels[slot], styles[slot] = house_prefix(ids[slot]), SIGNED
-            appliance[slot] = snap.flex_appliance(i) or "none"
-            visible[slot] = 1
-        for s, role in enumerate(roles):
-            if role in gl.GROUP_ROLES:
-                count, sums = sel.group[role]
-                values[s] = sums
-                ids[s] = group_name(role, count)
-                labels[s], styles[s] = group_prefix(role, count)
-                visible[s] = 1 if count else 0
-        return dict(selection=sel, slot_house=slot_house, values=values, ids=ids, labels=labels, styles=styles, appliance=appliance, visible=visible,
-                    grid_w=snap.grid_export_w - snap.grid_import_w, hubs=self._hub_columns(snap))
-
-    def _with_search(self, snap: Snapshot, base: dict[str, Any]) -> dict[str, dict]:
+    def _with_search(self, snap: Snapshot, base: dict[str, Any]) -> dict[str, Any]:
         """Turn the shared overview into this session's columns: O(slots), plus O(1) for the searched house."""
         values = base["values"]
         ids, labels, styles, appliance, visible = base["ids"], base["labels"], base["styles"], base["appliance"], base["visible"]
@@ -768,13 +800,8 @@ class FlowGraph(View):
                 labels[g], styles[g] = group_prefix(role, count)
                 visible[g] = 1 if count else 0
                 mark = self._mark(s)
-        kw = values / 1000.0
         return dict(
-            houses=dict(
-                v=visible, id=ids, n=pack(kw[:, 0], 2), pv=pack(kw[:, 1], 2), bl=pack(kw[:, 2], 2), fl=pack(kw[:, 3], 2), ap=appliance, label=labels,
-                ls=styles,
-            ),
-            edges=dict(p=pack(np.append(kw[:, 0], base["grid_w"] / 1000.0), 2), v=[0.85 * v for v in visible] + [0.85], a=[*ids, BUS]),
+            slot_columns(values, base["grid_w"], ids, labels, styles, appliance, visible),
             hubs=base["hubs"],
             mark=mark,
             message=self._message(snap, i),
@@ -813,6 +840,44 @@ class FlowGraph(View):
             self._relayout(snap)
         self._push(snap)
 
+    # ------------------------------------------------------------------ a page fed by the shared feed
+    def _searching(self) -> bool:
+        return bool((self.search.value or "").strip())
+
+    def needs_own_update(self, snap: Snapshot) -> bool:
+        """True when a fed page needs this session for `snap`: a new house set (the places
+        depend on this page's size) or a search (its ring and message). Any thread."""
+        return snap.house_ids != self._ids or self._searching()
+
+    def update_own(self, snap: Snapshot) -> None:
+        """Fed page: new places for a new house set, and what a search adds; in the overview
+        a search changes the slots themselves, and this session then sends them all (the page
+        ignores the feed's graph columns while its house source carries :data:`OWN_TAG`)."""
+        if snap.house_ids != self._ids:
+            self._relayout(snap)
+        own = self._overview and self._searching()
+        leaving = self._own and not own
+        if own != self._own:
+            self._own = own
+            for sync in (self.houses, self.edges, self.hubs):
+                sync.forget()
+            self.houses.source.tags = [OWN_TAG] if own else []
+        cols = self._columns(snap)
+        if own or leaving:
+            self.houses.push(cols["houses"])
+            self.edges.push(cols["edges"])
+            self.hubs.push(cols["hubs"])
+        self.mark.push(cols["mark"])
+        if self.message.object != cols["message"]:
+            self.message.object = cols["message"]
+
+    def resync(self) -> None:
+        for sync in (self.houses, self.edges, self.hubs, self.mark):
+            sync.forget()
+        if self._own:
+            self._own = False
+            self.houses.source.tags = []
+
     def _on_search(self, event: Any) -> None:
         snap = self.read_model.snapshot
         if snap is None or self._ids is None:
@@ -823,7 +888,10 @@ class FlowGraph(View):
             latest = self.read_model.snapshot
             if latest is not None and self._ids == ids:
                 self._search_index = find_house(ids, event.new or "")
-                self._push(latest)
+                if self.fed:
+                    self.update_own(latest)
+                else:
+                    self._push(latest)
 
         assert self._schedule is not None
         self._schedule(show)

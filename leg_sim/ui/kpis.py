@@ -32,6 +32,8 @@ _CELLS = (
     ("Production", "prod", ""),
     ("Consumption", "cons", ""),
 )
+#: Name of the source of the slots' values, as the page's feed script finds it.
+SOURCE_NAME = "leg-kpis-source"
 #: Shown at the start of the clock line while the simulation is paused.
 PAUSED_BADGE = '<span class="leg-paused">‖ Paused</span> '
 #: The block with {name} slots; the browser and :func:`render` fill the same slots.
@@ -99,7 +101,7 @@ class KpiPanel(View):
     def build(self) -> Any:
         self._template = WALL_TEMPLATE if self.wall else TEMPLATE
         self._values: dict[str, str] = {}
-        self.source = ColumnSync(ColumnDataSource(data={}))
+        self.source = ColumnSync(ColumnDataSource(data={}, name=SOURCE_NAME))
         # The source rides along in the Div's tags so it is part of the document.
         self.div = Div(text=kpi_html(None), sizing_mode="stretch_width", name="kpis", tags=[self.source.source])
         self.source.source.js_on_change("data", CustomJS(args=dict(source=self.source.source, div=self.div, template=self._template), code=_FILL_JS))
@@ -110,6 +112,9 @@ class KpiPanel(View):
     def text(self) -> str:
         """What the panel shows now (HTML)."""
         return render(self._values, self._template) if self._values else self.div.text
+
+    def resync(self) -> None:
+        self._values = {}
 
     def update(self, snap: Snapshot) -> None:
         """Show `snap`: sends only the values that changed."""

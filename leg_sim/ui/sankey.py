@@ -82,6 +82,8 @@ KEEP_RANK = 2 * TOP
 #: appears or disappears counts with SEND_STEP_W alone, so every flow of 10 W or more shows. [W], [-]
 SEND_STEP_W = 10.0
 SEND_SHARE = 0.02
+#: Name of the figure's model, as the page's feed script finds it.
+PANE_NAME = "leg-sankey"
 #: Height of the figure. [px]
 HEIGHT_PX = 320
 #: Figure margin on every side (the outer half of each node sits in it). [px]
@@ -315,6 +317,11 @@ def _halo(color: str) -> str:
     return ", ".join(f"{dx}px {dy}px 2px {color}" for dx, dy in ((0, 0), (1, 1), (-1, -1), (1, -1), (-1, 1), (0, 0)))
 
 
+def text_font(dark: bool = False) -> dict:
+    """The labels' font for a light or a dark page (the only part of the figure that differs)."""
+    return {"size": FONT_PX, "color": TEXT_DARK if dark else TEXT_LIGHT, "shadow": _halo(PAGE_DARK if dark else PAGE_LIGHT)}
+
+
 def sankey_spec(flows: SupplyFlows, dark: bool = False) -> dict:
     """Plotly figure dict of `flows` (pure).
 
@@ -348,7 +355,7 @@ def sankey_spec(flows: SupplyFlows, dark: bool = False) -> dict:
             "line": {"width": 0},
             "hovertemplate": "%{label}<extra></extra>",
         },
-        "textfont": {"size": FONT_PX, "color": TEXT_DARK if dark else TEXT_LIGHT, "shadow": _halo(PAGE_DARK if dark else PAGE_LIGHT)},
+        "textfont": text_font(dark),
         "link": {
             "source": list(flows.source),
             "target": list(flows.target),
@@ -444,7 +451,8 @@ class SupplySankey(View):
         self._figure: _ServerFigure | None = None
         self.sends = 0
         self._pane = pn.pane.Plotly(
-            None, config={"displayModeBar": False, "responsive": True}, sizing_mode="stretch_width", height=HEIGHT_PX, stylesheets=[NO_FADE_CSS]
+            None, config={"displayModeBar": False, "responsive": True}, sizing_mode="stretch_width", height=HEIGHT_PX, stylesheets=[NO_FADE_CSS],
+            name=PANE_NAME,
         )
         return self._pane
 
@@ -462,6 +470,9 @@ class SupplySankey(View):
     def figure(self) -> go.Figure | None:
         """This session's Plotly figure (None before the first snapshot)."""
         return self._figure
+
+    def resync(self) -> None:
+        self._flows = None
 
     def update(self, snap: Snapshot) -> None:
         """Send what moved by :data:`SEND_STEP_W` or more: a restyle, or a new figure for a new shape."""

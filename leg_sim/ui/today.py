@@ -26,6 +26,8 @@ from leg_sim.ui.shared import per_snapshot
 from leg_sim.ui.view import View
 from leg_sim.units import format_energy, format_share
 
+#: Name of the source of the slots' values, as the page's feed script finds it.
+SOURCE_NAME = "leg-today-source"
 #: (label, slot, CSS class) of each cell, in display order.
 CELLS = (
     ("Produced", "prod", ""),
@@ -79,7 +81,7 @@ class TodaySummary(View):
     def build(self) -> Any:
         self._day: DayEnergy | None = None
         self._values: dict[str, str] = today_values(None)
-        self.source = ColumnSync(ColumnDataSource(data={}))
+        self.source = ColumnSync(ColumnDataSource(data={}, name=SOURCE_NAME))
         self.source.replace({k: [v] for k, v in self._values.items()})
         # The source rides along in the Div's tags so it is part of the document.
         self.div = Div(text=render(self._values), sizing_mode="stretch_width", name="today", tags=[self.source.source])
@@ -96,6 +98,9 @@ class TodaySummary(View):
     def text(self) -> str:
         """What the panel shows now (HTML)."""
         return render(self._values)
+
+    def resync(self) -> None:
+        self.source.forget()
 
     def update(self, snap: Snapshot) -> None:
         """Show the day so far: only the values whose text changed travel."""

@@ -11,6 +11,8 @@ A view *does* three things:
   only (a Bokeh model belongs to one document);
 * :meth:`View.update` shows a new snapshot, sending only what changed; it runs
   in the session's document context, inside one ``pn.io.hold`` per tick;
+* :meth:`View.resync` forgets what it sent, when the page's copy came from the
+  shared feed (:mod:`leg_sim.ui.feed`) instead;
 * :meth:`View.dispose` releases anything it holds on shared objects when the
   session ends (most views hold nothing).
 
@@ -56,6 +58,10 @@ class View(pn.viewable.Viewer):
     def update(self, snap: Snapshot) -> None:
         """Show `snap`, sending only what changed."""
         raise NotImplementedError
+
+    def resync(self) -> None:
+        """Forget what was sent: the browser's copy came from elsewhere (the shared feed), so
+        the next :meth:`update` sends all of it (nothing to forget by default)."""
 
     def dispose(self) -> None:
         """Release what this view holds on shared objects (nothing by default)."""

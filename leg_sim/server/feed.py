@@ -1,0 +1,184 @@
+"""The feed websocket: every page gets the same bytes per tick, written once per page.
+
+The :class:`FeedHub` turns each snapshot into one frame (:mod:`leg_sim.ui.feed`),
+on the engine thread, right after the tick; the event loop then only writes
+the frame's bytes to every open :class:`FeedSocket`. A page that holds the
+previous frame gets the short ``delta``; a page that is new, or skipped a frame
+because its socket still held unsent data, gets the ``full`` frame, built once
+per tick for all such pages. A socket that holds unsent data for
+:data:`~leg_sim.server.backpressure.STUCK_CLOSE_S` is closed; the page opens a
+new one and catches up with a full frame.
+
+Who may connect: a page of a live session of this server (the ``id`` query
+argument is that session's signed id, handed to the page's script when the
+page was built), from an allowed origin (the same list as the dashboard's
+websocket), with an Origin header. The socket takes nothing from the page: a
+message from it closes the socket.
+
+While a page's feed is open its session does no per-tick work of its own
+(:class:`leg_sim.server.session.SessionBridge`); when it closes, the session
+updates its page itself again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from typing import Any
+from urllib.parse import urlparse
+
+from bokeh.server.util import check_allowlist
+from tornado.ioloop import IOLoop
+from tornado.websocket import WebSocketClosedError, WebSocketHandler
+
+from leg_sim.server import backpressure, session
+from leg_sim.ui.feed import FeedBuilder, Frame
+from leg_sim.ui.readmodel import ReadModel
+
+log = logging.getLogger("leg_sim.server")
+
+#: Close code for a socket that is not a live page's (RFC 6455: policy violation).
+POLICY_CLOSE = 1008
+
+
+class FeedHub:
+    """Frames of one Simulation and the sockets they go to; see the module docstring."""
+
+    def __init__(self, sim: Any):
+        self.sim = sim
+        self.builder = FeedBuilder(ReadModel(sim))
+        self.sockets: set[FeedSocket] = set()
+        self.latest: Frame | None = None
+        self.loop: IOLoop | None = None
+        self._lock = threading.Lock()
+        #: Frames written as delta and as full, and frames skipped for a socket that held unsent data.
+        self.sent_delta = self.sent_full = self.skipped = 0
+        sim.subscribe(self._on_snapshot)
+        sim.param.watch(self._on_pause, "paused")
+
+    def _on_snapshot(self, snap: Any) -> None:
+        """Engine thread: build the frame, then hand it to the event loop."""
+        with self._lock:
+            frame = self.builder.frame(snap)
+            self.latest = frame
+        if self.loop is not None and self.sockets:
+            self.loop.add_callback(self.publish, frame)
+
+    def _on_pause(self, event: Any) -> None:
+        """No tick comes while paused: a frame of the latest snapshot carries the badge."""
+        snap = self.sim.snapshot
+        if snap is not None:
+            self._on_snapshot(snap)
+
+    def publish(self, frame: Frame) -> None:
+        """Event loop: write `frame` to every socket (its delta or the full frame)."""
+        for socket in list(self.sockets):
+            socket.send(frame)
+
+    def add(self, socket: FeedSocket) -> None:
+        """Event loop: a page's socket opened; it gets the latest full frame at once."""
+        self.loop = self.loop or IOLoop.current()
+        self.sockets.add(socket)
+        if self.latest is not None:
+            socket.send(self.latest)
+
+    def discard(self, socket: FeedSocket) -> None:
+        """Event loop: a page's socket closed."""
+        self.sockets.discard(socket)
+
+
+_hub: list[FeedHub] = []
+_hub_lock = threading.Lock()
+
+
+def start(sim: Any) -> FeedHub:
+    """The process's hub for `sim`, made on the first call."""
+    with _hub_lock:
+        if not _hub:
+            _hub.append(FeedHub(sim))
+        return _hub[0]
+
+
+def hub() -> FeedHub | None:
+    """The process's hub, if started."""
+    return _hub[0] if _hub else None
+
+
+class FeedSocket(WebSocketHandler):
+    """``/feed?id=<session id>``: the frames for one page; see the module docstring."""
+
+    #: The page sends nothing; a larger message than this closes the socket. [bytes]
+    max_message_size = 256
+
+    def initialize(self) -> None:
+        self.last_seq: int | None = None
+        self.stuck_since: float | None = None
+        self.bridge: Any = None
+
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        if "Origin" not in self.request.headers:
+            self.set_status(403)
+            self.finish("a websocket needs an Origin header")
+            return
+        await super().get(*args, **kwargs)
+
+    def check_origin(self, origin: str) -> bool:
+        allowed = getattr(self.application, "websocket_origins", None)
+        if not allowed:
+            return super().check_origin(origin)
+        return bool(check_allowlist(urlparse(origin).netloc.lower(), allowed))
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        bridge = session.bridge_for(self.get_query_argument("id", ""))
+        the_hub = hub()
+        if bridge is None or the_hub is None:
+            self.close(POLICY_CLOSE, "not a page of this server")
+            return
+        self.bridge = bridge
+        bridge.feed_opened()
+        the_hub.add(self)
+
+    def on_message(self, message: str | bytes) -> None:
+        self.close(POLICY_CLOSE, "the feed takes no messages")
+
+    def on_close(self) -> None:
+        the_hub = hub()
+        if the_hub is not None:
+            the_hub.discard(self)
+        if self.bridge is not None:
+            self.bridge.feed_closed()
+            self.bridge = None
+
+    def send(self, frame: Frame) -> None:
+        """Write `frame`: the delta when this page holds the frame before it, else the full frame;
+        nothing while the previous write is still unsent (closed once stuck too long)."""
+        conn = self.ws_connection
+        if conn is None or conn.is_closing():
+            return
+        if self.last_seq is not None and frame.seq <= self.last_seq:
+            return  # already shown (the latest frame on opening, then its publication)
+        stream = getattr(conn, "stream", None)
+        the_hub = hub()
+        if stream is not None and stream.writing():
+            now = time.monotonic()
+            self.stuck_since = self.stuck_since or now
+            self.last_seq = None  # it misses this frame: the next one is full
+            if the_hub is not None:
+                the_hub.skipped += 1
+            if now - self.stuck_since >= backpressure.STUCK_CLOSE_S:
+                backpressure.closed_count[0] += 1
+                log.warning("closed a feed: the page does not read its updates for %.0f s", backpressure.STUCK_CLOSE_S)
+                self.close(backpressure.CLOSE_CODE, "the page does not read its updates")
+            return
+        self.stuck_since = None
+        delta = self.last_seq is not None and self.last_seq == frame.seq - 1
+        with contextlib.suppress(WebSocketClosedError):
+            self.write_message(frame.delta if delta else frame.full())
+            self.last_seq = frame.seq
+            if the_hub is not None:
+                if delta:
+                    the_hub.sent_delta += 1
+                else:
+                    the_hub.sent_full += 1

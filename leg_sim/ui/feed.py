@@ -1,0 +1,293 @@
+"""One update per tick for every page: what the views show of a snapshot, built once, as the same bytes for all.
+
+Every open page shows the same snapshot. Instead of each session computing,
+diffing and serialising its own Bokeh patch, :class:`FeedBuilder` turns each
+snapshot into one :class:`Frame`: a small JSON document of what changed since
+the previous tick (``delta``) and, built only when some page needs it, all of
+it (``full``). The server writes the same bytes to every page's feed
+websocket (:mod:`leg_sim.server.feed`); a script in the page
+(:data:`CLIENT_JS`) unpacks them into the page's own Bokeh models with
+``setv(..., {sync: false})``, BokehJS's public way of changing a model in the
+browser without sending the change back, and redraws the Sankey with Plotly.
+
+A frame holds, each part only when it changed:
+
+* ``kpis`` and ``today``: the text of every slot of the two number blocks;
+* ``graph``: the flow graph's columns that follow the snapshot (houses, edges,
+  bus and grid); the places of the slots are the page's own (they depend on its
+  frame size) and travel only when the house set changes, with the session;
+* ``chart``: per chart window, the display bins completed since the previous
+  tick (``rows``), or the whole window (``reset``);
+* ``sankey``: a new figure (``spec``) or the restyle of the trace (``restyle``).
+
+``seq`` numbers the frames; a delta applies to a page that holds frame
+``prev``, any other page gets the full frame. No Panel here: the feed is the
+same for every session.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from leg_sim.snapshot import Snapshot
+from leg_sim.ui import charts, flow_graph, kpis, sankey, today
+from leg_sim.ui.columns import same
+from leg_sim.ui.readmodel import ReadModel
+
+#: Path of the feed websocket, relative to the page.
+FEED_PATH = "feed"
+
+
+def _plain(value: Any) -> Any:
+    """JSON form of numpy values (json.dumps's `default`)."""
+    if isinstance(value, np.ndarray):
+        return [None if isinstance(v, float) and not math.isfinite(v) else v for v in value.tolist()]
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def encode(document: dict) -> bytes:
+    """Compact UTF-8 JSON of a frame document."""
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False, default=_plain).encode()
+
+
+def changed(old: dict | None, new: dict) -> dict:
+    """The entries of `new` whose values differ from `old`'s (all of them if `old` is None)."""
+    if old is None:
+        return dict(new)
+    return {k: v for k, v in new.items() if k not in old or not same(old[k], v)}
+
+
+@dataclasses.dataclass
+class Frame:
+    """One tick's update: `delta` for a page that holds frame ``seq - 1``, :meth:`full` for any other."""
+
+    seq: int
+    tick: int
+    wall_time_s: float
+    delta: bytes
+    _full_parts: dict = dataclasses.field(repr=False, default_factory=dict)
+    _full: bytes | None = dataclasses.field(repr=False, default=None)
+
+    def full(self) -> bytes:
+        """Everything a page shows of this tick, built on first use and kept."""
+        if self._full is None:
+            chart = {label: {"reset": True, "rows": _concat(chunks)} for label, chunks in self._full_parts["chart"].items()}
+            self._full = encode(dict(self._full_parts, chart=chart))
+        return self._full
+
+
+def _concat(chunks: tuple[dict[str, np.ndarray], ...]) -> dict[str, np.ndarray]:
+    if not chunks:
+        return {}
+    return {k: np.concatenate([c[k] for c in chunks])[-charts.BUFFER_LENGTH :] for k in chunks[0]}
+
+
+class FeedBuilder:
+    """Builds one :class:`Frame` per snapshot for all pages; call from one thread only.
+
+    Parameters
+    ----------
+    reader
+        What the views may read (the snapshot's history, time zone, pause).
+    """
+
+    def __init__(self, reader: ReadModel):
+        self.reader = reader
+        self.seq = 0
+        self._last: dict[str, Any] = {}
+        self._bins: dict[str, charts.BinStream] | None = None
+        self._chunks: dict[str, list[dict[str, np.ndarray]]] = {w.label: [] for w in charts.WINDOWS}
+        self._sankey_flows: sankey.SupplyFlows | None = None
+        self._sankey_spec: dict | None = None
+        self._graph_ids: tuple[str, ...] | None = None
+
+    # ------------------------------------------------------------------ parts
+    def _chart(self) -> dict[str, dict]:
+        """New bins per window; the whole window where its stream started again."""
+        snap = self.reader.snapshot
+        out: dict[str, dict] = {}
+        if self._bins is None:
+            self._bins = {w.label: charts.BinStream(w, self.reader) for w in charts.WINDOWS}
+            for label, stream in self._bins.items():
+                rows = stream.rows(*stream.backfill())
+                self._chunks[label] = [rows]
+                out[label] = {"reset": True, "rows": rows}
+            return out
+        assert snap is not None
+        for label, stream in self._bins.items():
+            starts, means, restarted = stream.advance(snap)
+            if not restarted and not len(starts):
+                continue
+            rows = stream.rows(starts, means)
+            chunks = [rows] if restarted else self._trim(self._chunks[label] + [rows])
+            self._chunks[label] = chunks
+            out[label] = {"reset": restarted, "rows": rows}
+        return out
+
+    @staticmethod
+    def _trim(chunks: list[dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
+        while len(chunks) > 1 and sum(len(c["time"]) for c in chunks[1:]) >= charts.BUFFER_LENGTH:
+            chunks = chunks[1:]
+        return chunks
+
+    def _sankey(self, snap: Snapshot) -> dict | None:
+        """A new figure, a restyle, or None when nothing moved by the send step."""
+        previous = self._sankey_flows.columns if self._sankey_flows is not None else ((), ())
+        flows = sankey.supply_flows(snap, previous)
+        if not sankey.needs_send(self._sankey_flows, flows):
+            return None
+        same_shape = self._sankey_flows is not None and self._sankey_flows.shape == flows.shape
+        old, spec = self._sankey_spec, sankey.sankey_spec(flows)
+        self._sankey_flows, self._sankey_spec = flows, spec
+        if same_shape and old is not None:
+            return {"restyle": sankey.value_update(spec, old)}
+        return {"spec": spec}
+
+    # ------------------------------------------------------------------ frames
+    def frame(self, snap: Snapshot) -> Frame:
+        """The frame of `snap` (the reader's latest snapshot)."""
+        paused = self.reader.paused
+        parts: dict[str, Any] = {
+            "kpis": kpis.kpi_values(snap, paused),
+            "today": today.today_values(self.reader.today()),
+        }
+        graph = flow_graph.shared_columns(snap)
+        delta: dict[str, Any] = {}
+        new_house_set = snap.house_ids != self._graph_ids
+        self._graph_ids = snap.house_ids
+        for key in ("kpis", "today"):
+            part = changed(self._last.get(key), parts[key])
+            if part:
+                delta[key] = part
+        graph_delta = {name: changed(None if new_house_set else self._last.get("graph", {}).get(name), cols) for name, cols in graph.items()}
+        graph_delta = {name: cols for name, cols in graph_delta.items() if cols}
+        if graph_delta:
+            delta["graph"] = graph_delta
+        chart = self._chart()
+        if chart:
+            delta["chart"] = chart
+        sk = self._sankey(snap)
+        if sk is not None:
+            delta["sankey"] = sk
+        self._last = dict(parts, graph=graph)
+        self.seq += 1
+        head = {"seq": self.seq, "tick": snap.tick, "wall": round(snap.wall_time_s, 3)}
+        full_parts = dict(
+            head, full=True, kpis=parts["kpis"], today=parts["today"], graph=graph,
+            chart={label: tuple(chunks) for label, chunks in self._chunks.items()},
+            sankey={"spec": self._sankey_spec} if self._sankey_spec is not None else {},
+        )
+        return Frame(self.seq, snap.tick, snap.wall_time_s, encode(dict(head, prev=self.seq - 1, **delta)), full_parts)
+
+
+#: The page's script (a ``document_ready`` CustomJS; args ``sid``, ``textfont``): opens the feed
+#: websocket, applies each frame to the named models without sending anything back, reconnects
+#: with a growing delay, and marks the page (``data-feed-seq`` on <body>) with the last frame shown.
+CLIENT_JS = """
+const doc = Bokeh.documents[Bokeh.documents.length - 1];
+const named = (name) => doc.get_model_by_name(name);
+const NAMES = %(names)s;
+let seq = -1, spec = null, delay_ms = 1000, socket = null;
+function setData(source, cols, replace) {
+  if (source == null) return;
+  const data = replace ? {} : Object.assign({}, source.data);
+  for (const key of Object.keys(cols)) data[key] = cols[key];
+  source.setv({data: data}, {sync: false});
+}
+const PLACE = {houses: "x", edges: "x0", hubs: "x"};
+function fits(source, cols, key) {
+  const places = source.data[PLACE[key]];
+  const have = places ? places.length : 0;
+  for (const name of Object.keys(cols)) if (cols[name].length != have) return false;
+  return true;
+}
+function fill(name, values) {
+  const cols = {};
+  for (const key of Object.keys(values)) cols[key] = [values[key]];
+  setData(named(name), cols, false);
+}
+function graph(part) {
+  const houses = named(NAMES.houses);
+  if (houses == null || houses.tags.includes(NAMES.own)) return;
+  for (const key of ["houses", "edges", "hubs"]) {
+    const source = named(NAMES[key]);
+    const cols = part[key];
+    // A new house set reaches the page with its session (its places): until then keep the old one.
+    if (source != null && cols != null && fits(source, cols, key)) setData(source, cols, false);
+  }
+}
+function chart(part) {
+  const windowSource = named(NAMES.window), source = named(NAMES.chart);
+  if (windowSource == null || source == null) return;
+  const mine = part[windowSource.data.window[0]];
+  if (mine == null || mine.rows == null || mine.rows.time == null) return;
+  if (mine.reset) { setData(source, mine.rows, true); return; }
+  const times = source.data.time || [];
+  const last = times.length ? Number(times[times.length - 1]) : -Infinity;
+  const keep = [];
+  mine.rows.time.forEach((t, i) => { if (t > last) keep.push(i); });
+  if (!keep.length) return;
+  const rows = {};
+  for (const key of Object.keys(mine.rows)) rows[key] = keep.map((i) => mine.rows[key][i]);
+  source.stream(rows, %(rollover)d, {sync: false});
+}
+function drawSankey() {
+  const model = named(NAMES.sankey);
+  const view = model == null ? null : Bokeh.index.find_one(model);
+  const box = view == null ? null : view.container;
+  if (box == null || window.Plotly == null || spec == null) return;
+  const trace = Object.assign({}, spec.data[0], {textfont: textfont});
+  const layout = Object.assign({}, spec.layout);
+  if (box.layout && box.layout.width) layout.width = box.layout.width;
+  if (box.layout && box.layout.height) layout.height = box.layout.height;
+  window.Plotly.react(box, [trace], layout, model.config);
+}
+function sankey(part) {
+  if (part.spec) spec = part.spec;
+  else if (part.restyle && spec) for (const path of Object.keys(part.restyle)) {
+    const [head, name] = path.split(".");
+    spec.data[0][head][name] = part.restyle[path][0];
+  }
+  drawSankey();
+}
+function apply(frame) {
+  if (frame.kpis) fill(NAMES.kpis, frame.kpis);
+  if (frame.today) fill(NAMES.today, frame.today);
+  if (frame.graph) graph(frame.graph);
+  if (frame.chart) chart(frame.chart);
+  if (frame.sankey) sankey(frame.sankey);
+  seq = frame.seq;
+  document.body.dataset.feedSeq = String(seq);
+}
+function connect() {
+  const url = new URL(NAMES.path + "?id=" + encodeURIComponent(sid), document.baseURI);
+  url.protocol = url.protocol == "https:" ? "wss:" : "ws:";
+  socket = new WebSocket(url);
+  socket.onopen = () => { delay_ms = 1000; };
+  socket.onmessage = (event) => {
+    let frame;
+    try { frame = JSON.parse(event.data); } catch (e) { return; }
+    // A delta that does not follow what this page holds: start again with a full frame.
+    if (!frame.full && frame.prev !== seq) { socket.close(); return; }
+    try { apply(frame); } catch (e) { console.warn("feed frame not applied", e); }
+  };
+  socket.onclose = () => { seq = -1; setTimeout(connect, delay_ms); delay_ms = Math.min(2 * delay_ms, 30000); };
+}
+connect();
+"""
+
+
+def client_js() -> str:
+    """The page script with the model names filled in (see :data:`CLIENT_JS`)."""
+    names = dict(
+        flow_graph.SOURCE_NAMES, kpis=kpis.SOURCE_NAME, today=today.SOURCE_NAME, sankey=sankey.PANE_NAME, own=flow_graph.OWN_TAG, path=FEED_PATH,
+        chart=charts.SOURCE_NAME, window=charts.WINDOW_SOURCE_NAME,
+    )
+    return CLIENT_JS % {"names": json.dumps(names), "rollover": charts.BUFFER_LENGTH}
