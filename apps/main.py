@@ -3,6 +3,8 @@
 Assembly only: the shared engine comes from leg_sim.server, the views from leg_sim.ui.
 """
 
+import contextlib
+
 import panel as pn
 
 from leg_sim.server.engine_host import start_simulation
@@ -14,4 +16,7 @@ pn.extension(
     disconnect_notification="Connection to the LEG-Simulator server was lost. The page reconnects by itself when the server is back.",
 )
 
-dashboard_for_this_session(start_simulation()).servable(title="LEG-Simulator")
+# Bokeh recomputes the document's model registry once at the end, not for every root Panel adds.
+doc = pn.state.curdoc
+with doc.models.freeze() if doc is not None else contextlib.nullcontext():
+    dashboard_for_this_session(start_simulation()).servable(title="LEG-Simulator")

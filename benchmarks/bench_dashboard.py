@@ -76,9 +76,9 @@ def bytes_per_tick(houses: int, seconds: float) -> dict:
         client = BokehClient(srv.base).start()
         client.pulled.wait(30)
         time.sleep(2.0)  # let the first full updates settle
-        b0, t0 = client.bytes_after_pull, len(client.ticks_seen)
+        b0, t0 = client.bytes_received, len(client.ticks_seen)
         time.sleep(seconds)
-        b1, t1 = client.bytes_after_pull, len(client.ticks_seen)
+        b1, t1 = client.bytes_received, len(client.ticks_seen)
         client.close()
     ticks = max(t1 - t0, 1)
     return {"houses": houses, "ticks": ticks, "bytes_per_tick": (b1 - b0) / ticks}
@@ -116,7 +116,7 @@ def load(sessions: int, seconds: float, houses: int = 20, with_browser: bool = T
             c.pulled.wait(60)
         time.sleep(3.0)
         cpu0, w0 = proc.cpu_times(), time.monotonic()
-        b0 = [c.bytes_after_pull for c in clients]
+        b0 = [c.bytes_received for c in clients]
         l0 = [len(c.latencies_s) for c in clients]
         _, h0 = get_json(srv.base + "/healthz")
         browser_lat = browser_latency(srv.base, seconds) if with_browser else []
@@ -127,7 +127,7 @@ def load(sessions: int, seconds: float, houses: int = 20, with_browser: bool = T
         rss_mb = proc.memory_info().rss / 2**20
         lat = [x for c, k in zip(clients, l0, strict=True) for x in c.latencies_s[k:]]
         ticks = h1["tick"] - h0["tick"]
-        per_session = [(c.bytes_after_pull - b) / max(ticks, 1) for c, b in zip(clients, b0, strict=True)]
+        per_session = [(c.bytes_received - b) / max(ticks, 1) for c, b in zip(clients, b0, strict=True)]
         errors = [c.error for c in clients if c.error]
         for c in clients:
             c.close()

@@ -10,7 +10,9 @@ screens reconnecting after a restart would. Measured:
 * **steady state** (``--seconds``): websocket receive latency p50/p95 (tick
   computed → message arrived, every tick of every session), server CPU % of
   one core, RSS per session, the event loop's longest lag (``/healthz``),
-  tick overruns and client errors.
+  tick overruns and client errors; with ``--browser``, one Chromium page opened
+  among the sessions and its tick-to-screen latency (the KPI block's tick stamp
+  as rendered).
 
 The clients run in this process, on the same 2 cores as the server: at
 hundreds of sessions they take CPU from it, so the figures are an upper bound
@@ -27,6 +29,7 @@ import argparse
 import concurrent.futures
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -38,7 +41,7 @@ sys.path.insert(0, str(REPO))
 
 from server_support import Server, get_json  # noqa: E402
 
-from benchmarks.bench_dashboard import DAY, percentile  # noqa: E402
+from benchmarks.bench_dashboard import DAY, browser_latency, percentile  # noqa: E402
 from benchmarks.ws_client import BokehClient  # noqa: E402
 from leg_sim.server import admission  # noqa: E402
 
@@ -51,7 +54,7 @@ def cpu_s(proc: psutil.Process) -> float:
     return t.user + t.system
 
 
-def scenario(sessions: int, seconds: float, open_timeout_s: float) -> dict:
+def scenario(sessions: int, seconds: float, open_timeout_s: float, with_browser: bool = False) -> dict:
     config = {"houses": 20, "update_interval_ms": 1000, "clock": DAY}
     # The server's own page pace (leg_sim.server.admission), as in production.
     paced = {"LEG_PAGE_BURST": str(admission.BURST), "LEG_PAGES_PER_S": str(admission.PAGES_PER_S)}
@@ -77,6 +80,10 @@ def scenario(sessions: int, seconds: float, open_timeout_s: float) -> dict:
         _, h0 = get_json(srv.base + "/healthz", timeout_s=30)
         cpu1, t1 = cpu_s(proc), time.monotonic()
         lag_max_ms = gc_max_ms = steady_lag_ms = steady_gc_ms = 0.0
+        browser: list[list[float]] = []
+        watcher = threading.Thread(target=lambda: browser.append(browser_latency(srv.base, seconds)), daemon=True)
+        if with_browser:
+            watcher.start()
         end = t1 + seconds
         while time.monotonic() < end:
             time.sleep(min(5.0, max(end - time.monotonic(), 0.0)))
@@ -87,6 +94,8 @@ def scenario(sessions: int, seconds: float, open_timeout_s: float) -> dict:
             steady_lag_ms, steady_gc_ms = h.get("event_loop_lag_ms") or 0.0, h.get("gc_pause_ms") or 0.0
         cpu2, t2 = cpu_s(proc), time.monotonic()
         _, h1 = get_json(srv.base + "/healthz", timeout_s=30)
+        if with_browser:
+            watcher.join(120)
         lat = [x for c, k in zip(clients, l0, strict=True) for x in c.latencies_s[k:]]
         errors = [c.error for c in clients if c.error]
         for c in clients:
@@ -106,6 +115,9 @@ def scenario(sessions: int, seconds: float, open_timeout_s: float) -> dict:
         steady_gc_ms=steady_gc_ms if seconds > 62 else float("nan"),
         overruns=h1["overrun_count"] - h0["overrun_count"],
         client_errors=len(errors),
+        screen_p50_ms=percentile(browser[0], 50) * 1000.0 if browser else float("nan"),
+        screen_p95_ms=percentile(browser[0], 95) * 1000.0 if browser else float("nan"),
+        screen_samples=len(browser[0]) if browser else 0,
     )
     return result
 
@@ -114,11 +126,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sessions", type=int, nargs="+", default=[50, 100, 200, 400])
     ap.add_argument("--seconds", type=float, default=30.0, help="steady-state measuring time per scenario [s]")
+    ap.add_argument("--browser", action="store_true", help="also one Chromium page: its tick-to-screen latency")
     ap.add_argument("--open-timeout", type=float, default=180.0, help="longest wait for all sessions to open [s]")
     args = ap.parse_args(argv)
     print(f"machine: {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; 20 houses, 1 s interval", flush=True)
     for n in args.sessions:
-        r = scenario(n, args.seconds, args.open_timeout)
+        r = scenario(n, args.seconds, args.open_timeout, args.browser)
         print(f"{n:4d} sessions: opened {r['opened']} in {r['open_s']:.1f} s, {r['open_cpu_s_per_session'] * 1000:.0f} ms CPU per session "
               f"(target <= {OPEN_CPU_S * 1000:.0f} ms: {'met' if r['open_cpu_s_per_session'] <= OPEN_CPU_S else 'MISSED'})", flush=True)
         if "broken" in r:
@@ -131,6 +144,9 @@ def main(argv=None) -> int:
               f"longest GC {r['gc_pause_max_ms']:.0f} ms; in the last 60 s alone (runs over 62 s): loop lag {r['steady_lag_ms']:.0f} ms, "
               f"GC {r['steady_gc_ms']:.0f} ms; "
               f"overruns {r['overruns']}, client errors {r['client_errors']}", flush=True)
+        if args.browser:
+            print(f"      Chromium tick-to-screen p50/p95 {r['screen_p50_ms']:.0f}/{r['screen_p95_ms']:.0f} ms "
+                  f"({r['screen_samples']} ticks)", flush=True)
     return 0
 
 

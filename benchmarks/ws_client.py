@@ -1,10 +1,12 @@
 """A minimal Bokeh websocket client for load tests and byte counts, loopback only.
 
 It opens a real dashboard session the way a browser does (GET the page for a
-session token, open ``/main/ws``, pull the document) and then just receives:
-it counts the websocket payload bytes of every server message and notes, for
-each tick shown, how long after the tick was computed the message arrived
-(from the KPI block's ``data-wall`` stamp). It does not render anything.
+session token, open ``/main/ws``, pull the document) and, as the page's script
+does, the session's ``/feed`` websocket (``feed=True``, the default), and then
+just receives: it counts the payload bytes of every server message and notes,
+for each tick shown, how long after the tick was computed the message arrived
+(the KPI values' ``wall`` stamp in a Bokeh patch, or a feed frame's ``wall``).
+It does not render anything.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import urllib.error
 import urllib.request
 
 import websocket
+from bokeh.util.token import get_session_id
 
 TOKEN = re.compile(r'"token":"([^"]+)"')
 # The KPI block's "wall" value: when the shown tick was computed (epoch seconds).
@@ -57,9 +60,14 @@ READY_EVENT = {
 class BokehClient:
     """One dashboard session over a raw websocket; call :meth:`start`, later :meth:`close`."""
 
-    def __init__(self, base_url: str, timeout_s: float = 30.0):
+    def __init__(self, base_url: str, timeout_s: float = 30.0, feed: bool = True):
         self.base_url = base_url
         self.timeout_s = timeout_s
+        self.feed = feed
+        #: Bytes and frames of the feed websocket.
+        self.feed_bytes = 0
+        self.feed_frames = 0
+        self._feed_ws: websocket.WebSocket | None = None
         self.bytes_after_pull = 0
         #: Size of the document the server sent for the page (PULL-DOC-REPLY). [B]
         self.bytes_pulled = 0
@@ -75,6 +83,7 @@ class BokehClient:
     def start(self) -> BokehClient:
         token = session_token(self.base_url, self.timeout_s)
         host = self.base_url.split("//", 1)[1]
+        self._session_id = get_session_id(token)
         self._ws = websocket.create_connection(
             f"ws://{host}/main/ws", subprotocols=["bokeh", token], timeout=self.timeout_s, origin=self.base_url
         )
@@ -111,6 +120,8 @@ class BokehClient:
                 if header["msgtype"] == "PULL-DOC-REPLY":
                     self.bytes_pulled = size
                     self._send_ready()
+                    if self.feed:
+                        threading.Thread(target=self._run_feed, daemon=True).start()
                     self.pulled.set()
                     continue
                 if not self.pulled.is_set():
@@ -119,19 +130,44 @@ class BokehClient:
                 self.bytes_after_pull += size
                 self.messages_after_pull += 1
                 for stamp in WALL.findall(content):
-                    wall = float(stamp)
-                    if wall not in self.ticks_seen:
-                        self.ticks_seen.add(wall)
-                        self.latencies_s.append(received - wall)
+                    self._seen(float(stamp), received)
         except Exception as exc:  # the socket closed or the server went away
             if not self._closing:
                 self.error = f"{type(exc).__name__}: {exc}"
 
+    @property
+    def bytes_received(self) -> int:
+        """Payload bytes after the document: the Bokeh websocket's and the feed's. [B]"""
+        return self.bytes_after_pull + self.feed_bytes
+
+    def _seen(self, wall: float, received: float) -> None:
+        if wall not in self.ticks_seen:
+            self.ticks_seen.add(wall)
+            self.latencies_s.append(received - wall)
+
+    def _run_feed(self) -> None:
+        """Receive the page's feed frames, as the page's script does (leg_sim.ui.feed)."""
+        host = self.base_url.split("//", 1)[1]
+        try:
+            self._feed_ws = websocket.create_connection(f"ws://{host}/feed?id={self._session_id}", timeout=self.timeout_s, origin=self.base_url)
+            while True:
+                frame = self._feed_ws.recv()
+                received = time.time()
+                if not frame:
+                    raise ConnectionError("feed closed")
+                self.feed_bytes += len(frame)
+                self.feed_frames += 1
+                self._seen(float(json.loads(frame)["wall"]), received)
+        except Exception as exc:
+            if not self._closing:
+                self.error = f"feed: {type(exc).__name__}: {exc}"
+
     def close(self) -> None:
         self._closing = True
-        if self._ws is not None:
-            with contextlib.suppress(Exception):
-                self._ws.close()
+        for ws in (self._ws, self._feed_ws):
+            if ws is not None:
+                with contextlib.suppress(Exception):
+                    ws.close()
         if self._thread is not None:
             self._thread.join(5)
 

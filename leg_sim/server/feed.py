@@ -43,6 +43,17 @@ log = logging.getLogger("leg_sim.server")
 POLICY_CLOSE = 1008
 
 
+def choose(last_seq: int | None, frame_seq: int, writing: bool) -> str:
+    """What a socket gets of frame `frame_seq` (pure): ``"none"`` if it showed it already,
+    ``"skip"`` while its previous write is unsent, ``"delta"`` if it holds the frame before,
+    else ``"full"``."""
+    if last_seq is not None and frame_seq <= last_seq:
+        return "none"
+    if writing:
+        return "skip"
+    return "delta" if last_seq == frame_seq - 1 else "full"
+
+
 class FeedHub:
     """Frames of one Simulation and the sockets they go to; see the module docstring."""
 
@@ -157,11 +168,12 @@ class FeedSocket(WebSocketHandler):
         conn = self.ws_connection
         if conn is None or conn.is_closing():
             return
-        if self.last_seq is not None and frame.seq <= self.last_seq:
-            return  # already shown (the latest frame on opening, then its publication)
         stream = getattr(conn, "stream", None)
         the_hub = hub()
-        if stream is not None and stream.writing():
+        what = choose(self.last_seq, frame.seq, stream is not None and stream.writing())
+        if what == "none":
+            return  # already shown (the latest frame on opening, then its publication)
+        if what == "skip":
             now = time.monotonic()
             self.stuck_since = self.stuck_since or now
             self.last_seq = None  # it misses this frame: the next one is full
@@ -173,7 +185,7 @@ class FeedSocket(WebSocketHandler):
                 self.close(backpressure.CLOSE_CODE, "the page does not read its updates")
             return
         self.stuck_since = None
-        delta = self.last_seq is not None and self.last_seq == frame.seq - 1
+        delta = what == "delta"
         with contextlib.suppress(WebSocketClosedError):
             self.write_message(frame.delta if delta else frame.full())
             self.last_seq = frame.seq
