@@ -106,7 +106,7 @@ def browser_latency(base: str, seconds: float) -> list[float]:
 
 def load(sessions: int, seconds: float, houses: int = 20, with_browser: bool = True, interval_ms: int = 1000) -> dict:
     config = {"houses": houses, "update_interval_ms": interval_ms, "clock": DAY}
-    with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), config) as srv:
+    with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), config, quick_cleanup=False) as srv:
         proc = psutil.Process(srv.proc.pid)
         rss_idle_mb = proc.memory_info().rss / 2**20
         clients = []

@@ -42,7 +42,7 @@ BUILD_S, BUILD_MB, FIRST_PAINT_S = 2.0, 100.0, 2.0
 
 def page_build(houses: int, sessions: int) -> dict:
     config = {"houses": houses, "update_interval_ms": 1000, "clock": DAY}
-    with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), config) as srv:
+    with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), config, quick_cleanup=False) as srv:
         proc = psutil.Process(srv.proc.pid)
         time.sleep(3.0)
         times_s, growth_mb, doc_bytes = [], [], []
@@ -84,7 +84,7 @@ def first_paint(loads: int) -> dict:
         return {}
     config = {"houses": 5, "update_interval_ms": 1000, "clock": DAY}
     fcp_s, numbers_s = [], []
-    with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), config) as srv, sync_playwright() as p:
+    with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), config, quick_cleanup=False) as srv, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         for _ in range(loads):
             context = browser.new_context(viewport={"width": 1366, "height": 768})

@@ -58,7 +58,7 @@ def scenario(sessions: int, seconds: float, open_timeout_s: float, with_browser:
     config = {"houses": 20, "update_interval_ms": 1000, "clock": DAY}
     # The server's own page pace (leg_sim.server.admission), as in production.
     paced = {"LEG_PAGE_BURST": str(admission.BURST), "LEG_PAGES_PER_S": str(admission.PAGES_PER_S)}
-    with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), config, env=paced) as srv:
+    with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), config, env=paced, quick_cleanup=False) as srv:
         proc = psutil.Process(srv.proc.pid)
         time.sleep(3.0)
         rss0 = proc.memory_info().rss / 2**20

@@ -36,7 +36,12 @@ def get_json(url: str, timeout_s: float = 5.0) -> tuple[int, dict]:
         return e.code, json.loads(e.read() or b"{}")
 
 
-def server_command(port: int, extra: tuple[str, ...] = ()) -> list[str]:
+#: Tests drop a closed session's document after 1 s (checked every 0.5 s), so that they see
+#: sessions end quickly; benchmarks keep Bokeh's own timings, as `make serve` does.
+QUICK_SESSION_CLEANUP = ("--unused-session-lifetime", "1000", "--check-unused-sessions", "500")
+
+
+def server_command(port: int, extra: tuple[str, ...] = (), quick_cleanup: bool = True) -> list[str]:
     return [
         sys.executable, "-m", "panel", "serve", str(REPO / "apps" / "main.py"),
         "--address", "127.0.0.1", "--port", str(port),
@@ -44,7 +49,7 @@ def server_command(port: int, extra: tuple[str, ...] = ()) -> list[str]:
         "--plugins", "leg_sim.server.routes", "--index", "main",
         "--allow-websocket-origin", f"127.0.0.1:{port}",
         "--session-ids", "signed",  # as `make serve` runs it; the secret is in the environment
-        "--unused-session-lifetime", "1000", "--check-unused-sessions", "500",
+        *(QUICK_SESSION_CLEANUP if quick_cleanup else ()),
         *extra,
     ]
 
@@ -54,10 +59,12 @@ class Server:
 
     def __init__(
         self, tmp_dir: Path, config: dict | None = None, env: dict | None = None, port: int | None = None, extra: tuple[str, ...] = (),
-        launcher: bool = False,
+        launcher: bool = False, quick_cleanup: bool = True,
     ):
         """`launcher`: start it as `make serve` does (``python -m leg_sim serve``, with the
-        launcher's own origins and secret), else with :func:`server_command`."""
+        launcher's own origins and secret), else with :func:`server_command`; `quick_cleanup`:
+        see :data:`QUICK_SESSION_CLEANUP` (a page that waits longer than 1 s to connect is then built twice)."""
+        self.quick_cleanup = quick_cleanup
         self.extra = tuple(extra)
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -88,7 +95,7 @@ class Server:
             self.env.update(PORT=str(self.port), LEG_ADDRESS="127.0.0.1")
             self.env.pop("BOKEH_SECRET_KEY", None)
         else:
-            cmd = server_command(self.port, self.extra)
+            cmd = server_command(self.port, self.extra, self.quick_cleanup)
         self.proc = subprocess.Popen(
             cmd, cwd=REPO, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )

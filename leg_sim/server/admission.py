@@ -1,7 +1,7 @@
 """Pages built at a pace the server can keep: a storm of reconnecting screens queues, it does not stall.
 
 Building one session's page runs on the server's one event loop and costs about
-a second of CPU (BENCHMARKS.md). When many screens reconnect at once (after a
+half a second of CPU (BENCHMARKS.md). When many screens reconnect at once (after a
 restart or a network outage) their page requests used to be built back to
 back, and for minutes every open session, route and health check waited.
 
@@ -31,7 +31,7 @@ from typing import Any
 
 #: Pages that may be built at once, and the pace after that. [-], [1/s]
 BURST = 3
-PAGES_PER_S = 0.5
+PAGES_PER_S = 1.0
 ENV_BURST, ENV_PER_S = "LEG_PAGE_BURST", "LEG_PAGES_PER_S"
 #: A refused request is told to retry after this long, plus up to RETRY_JITTER_S. [s]
 MIN_RETRY_S = 2.0
