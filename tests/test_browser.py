@@ -393,3 +393,35 @@ def wait_until_status(server, status: str, timeout_s: float = 10.0) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+#: The tick the page's KPI block shows, and the flow graph's house ids and net powers [kW], as the browser holds them.
+SHOWN_HOUSES_JS = """
+() => {
+  const doc = Bokeh.documents[0], houses = doc.get_model_by_name('leg-graph-houses');
+  return {tick: Number(doc.get_model_by_name('leg-kpis-source').data.tick[0]), id: [...houses.data.id], n: [...houses.data.n]};
+}
+"""
+
+
+def test_the_page_takes_its_ticks_from_the_shared_feed(dashboard, server):
+    """The page's script opened the feed: its frames move the page on, the graph's powers in the
+    browser are the snapshot's, and the server counts the page's feed."""
+    page, _errors = dashboard
+    seq0 = int(page.evaluate("() => document.body.dataset.feedSeq || '-1'"))
+    page.wait_for_timeout(2500)
+    seq1 = int(page.evaluate("() => document.body.dataset.feedSeq || '-1'"))
+    assert seq0 >= 1 and seq1 > seq0, (seq0, seq1)
+    assert get_json(server.base + "/healthz")[1]["feeds"] >= 1
+    shown = page.evaluate(SHOWN_HOUSES_JS)
+    # The state of the tick the page shows (ticks come every 0.5 s: try a few times).
+    for _ in range(10):
+        _, state = get_json(server.base + "/api/state")
+        if state["tick"] == shown["tick"]:
+            break
+        shown = page.evaluate(SHOWN_HOUSES_JS)
+    else:
+        pytest.skip("the page and /api/state never showed the same tick")
+    houses = {h["house_id"]: h["net_power_w"] / 1000.0 for h in state["houses"]}
+    assert shown["id"] == list(houses)
+    assert shown["n"] == pytest.approx([houses[h] for h in shown["id"]], abs=0.006)
