@@ -26,6 +26,7 @@ import difflib
 import math
 import os
 import types
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,18 @@ def _key_text(name: Any) -> str:
     return text if isinstance(name, str) and text.isprintable() and len(text) <= 60 else _fmt(name)
 
 
+def broker_address(url: Any) -> tuple[str, int, bool]:
+    """(host, port, TLS) of an ``mqtt://`` or ``mqtts://`` broker URL (pure); ValueError otherwise."""
+    if not isinstance(url, str):
+        raise ValueError("not a string")
+    parsed = urllib.parse.urlsplit(url.strip())
+    if parsed.scheme not in ("mqtt", "mqtts") or not parsed.hostname or parsed.path not in ("", "/") or parsed.query or parsed.username:
+        raise ValueError("not mqtt://host[:port] or mqtts://host[:port]")
+    tls = parsed.scheme == "mqtts"
+    port = parsed.port or (8883 if tls else 1883)  # urlsplit raises ValueError for a bad port
+    return parsed.hostname, port, tls
+
+
 class _Checker:
     """Checks values against their declarations; every error line starts with the source name."""
 
@@ -166,6 +179,10 @@ class _Checker:
             return self._datetime(key, value, allowed)
         if kind == "path":
             return self._path(key, value, allowed)
+        if kind == "url":
+            return self._url(key, value, allowed)
+        if kind == "topic":
+            return self._topic(key, value, allowed)
         if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
             raise self.fail(key, value, "is not a valid id", allowed)
         return str(value).strip()
@@ -200,6 +217,21 @@ class _Checker:
         except (ZoneInfoNotFoundError, ValueError):
             raise self.fail(key, value, "is not a known time zone", allowed) from None
         return value
+
+    def _url(self, key: str, value: Any, allowed: str) -> str:
+        try:
+            broker_address(value)
+        except ValueError:
+            raise self.fail(key, value, "is not a broker URL", allowed) from None
+        return str(value).strip()
+
+    def _topic(self, key: str, value: Any, allowed: str) -> str | None:
+        if value is None:
+            return None
+        text = value.strip().strip("/") if isinstance(value, str) else None
+        if not text or len(text) > 200 or any(c in text for c in "+#\0") or "//" in text or not text.isprintable():
+            raise self.fail(key, value, "is not a valid topic", allowed)
+        return text
 
     def _path(self, key: str, value: Any, allowed: str) -> str | None:
         if value is None:

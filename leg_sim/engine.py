@@ -244,7 +244,7 @@ class Simulation(param.Parameterized):
                 identity=self._identity, tick=self._tick,
                 time_s=snap.timestamp.timestamp() if snap is not None else float("nan"),
                 energy_kwh=self.community.energy_accounts(), meter_kwh=self.grid.meter_readings(),
-                history=self.history.state(),
+                history=self.history.state(), house_meters_kwh=self.community.meters.readings(),
             )
 
     def save_state(self) -> bool:
@@ -263,6 +263,7 @@ class Simulation(param.Parameterized):
             log.warning("saved history not used (%s); counters and time are restored", exc)
         self.community.restore_energy_accounts(saved.energy_kwh)
         self.grid.restore_meter_readings(saved.meter_kwh)
+        self.community.meters.restore(saved.house_meters_kwh)
         self._tick = saved.tick
         self.restored_tick = saved.tick
         if self.clock.mode == "accelerated":

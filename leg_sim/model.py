@@ -207,6 +207,55 @@ def community_topology(house_ids: tuple[str, ...]) -> nx.DiGraph:
     return graph
 
 
+class HouseMeters:
+    """Each house's meter at its connection to the community bus: the energy the house drew
+    (import) and delivered (export) since start. [kWh]
+
+    A house imports while its net power is negative and exports while it is positive, as a
+    bidirectional smart meter at its connection counts them. The readings only ever grow: a
+    house that leaves the community keeps its readings under its id and continues from them
+    when it comes back, and :meth:`restore` continues after a restart. Summed over the houses,
+    import is the energy shared locally plus the grid import, export the energy shared locally
+    plus the grid export.
+    """
+
+    def __init__(self) -> None:
+        self.house_ids: tuple[str, ...] = ()
+        self.import_kwh = np.zeros(0)
+        self.export_kwh = np.zeros(0)
+        self._away: dict[str, tuple[float, float]] = {}
+
+    def _align(self, house_ids: tuple[str, ...]) -> None:
+        if house_ids == self.house_ids:
+            return
+        known = {**self._away, **self._current()}
+        self.house_ids = house_ids
+        self.import_kwh = np.array([known.get(h, (0.0, 0.0))[0] for h in house_ids], dtype=float)
+        self.export_kwh = np.array([known.get(h, (0.0, 0.0))[1] for h in house_ids], dtype=float)
+        present = set(house_ids)
+        self._away = {h: v for h, v in known.items() if h not in present}
+
+    def _current(self) -> dict[str, tuple[float, float]]:
+        return {h: (float(i), float(e)) for h, i, e in zip(self.house_ids, self.import_kwh, self.export_kwh, strict=True)}
+
+    def record(self, house_ids: tuple[str, ...], net_power_w: np.ndarray, dt_s: float) -> None:
+        """Meter one tick's net power of every house over its simulated step `dt_s`. [W], [s]"""
+        self._align(house_ids)
+        self.import_kwh += np.maximum(-net_power_w, 0.0) * dt_s / 3.6e6
+        self.export_kwh += np.maximum(net_power_w, 0.0) * dt_s / 3.6e6
+
+    def readings(self) -> dict[str, tuple[float, float]]:
+        """(import, export) of every house ever metered, by house id (a copy). [kWh]"""
+        return {**self._away, **self._current()}
+
+    def restore(self, readings: Mapping[str, tuple[float, float]]) -> None:
+        """Continue from readings saved by :meth:`readings` (a restart). [kWh]"""
+        self._away = {str(h): (float(v[0]), float(v[1])) for h, v in readings.items()}
+        self.house_ids = ()
+        self.import_kwh = np.zeros(0)
+        self.export_kwh = np.zeros(0)
+
+
 class Community(param.Parameterized):
     """The houses, where they are, and the struct-of-arrays view used by the tick.
 
@@ -227,6 +276,8 @@ class Community(param.Parameterized):
         self._table: HouseTable | None = None
         # The accounts live in one plain dict: booking a tick must not go through param.
         self._energy_kwh = {"production_kwh": 0.0, "consumption_kwh": 0.0, "shared_kwh": 0.0}
+        #: Each house's own meter (:class:`HouseMeters`).
+        self.meters = HouseMeters()
 
     @property
     def house_count(self) -> int:
@@ -433,6 +484,9 @@ class Instant:
     flex_code: np.ndarray
     flows: fl.Flows
     energy_kwh: Mapping[str, float]
+    #: Each house's meter readings after this instant (:class:`HouseMeters`). [kWh]
+    meter_import_kwh: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    meter_export_kwh: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
 
 
 class CommunityChain:
@@ -574,6 +628,7 @@ class CommunityChain:
         # Seam (leg_sim.seams.Storage): batteries would change each house's net power here.
         flows = fl.settle(pv_w, base_w + flex_w)
         comm.record(flows, dt_s)
+        comm.meters.record(table.house_ids, flows.net_power_w, dt_s)
         grid.record(flows, dt_s)
         # Seam (leg_sim.seams.Optimiser / PriceSignal): an optimiser would read this instant
         # (and the grid's prices) and return control signals for the next one.
@@ -598,4 +653,6 @@ class CommunityChain:
                     "shared_kwh": comm.shared_kwh,
                 }
             ),
+            meter_import_kwh=comm.meters.import_kwh.copy(),
+            meter_export_kwh=comm.meters.export_kwh.copy(),
         )

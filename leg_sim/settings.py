@@ -32,7 +32,7 @@ from leg_sim import catalogue
 MAX_HOUSES = 10_000
 
 #: Kinds of value a setting can hold.
-KINDS = ("integer", "number", "choice", "switch", "boolean", "text", "timezone", "datetime", "names", "houses", "path")
+KINDS = ("integer", "number", "choice", "switch", "boolean", "text", "timezone", "datetime", "names", "houses", "path", "url", "topic")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,6 +140,10 @@ class Setting:
             return "null or an ISO 8601 date-time such as '2026-06-21T06:00:00'"
         if self.kind == "path":
             return "null or a file path (relative paths start at the config file's folder)"
+        if self.kind == "url":
+            return "mqtt://host[:port] or mqtts://host[:port] (TLS)"
+        if self.kind == "topic":
+            return "an MQTT topic level or path without +, # or empty levels, e.g. 'leg' or 'site/leg'"
         return "a non-empty string or integer"
 
     def parameter(self, **overrides: Any) -> param.Parameter:
@@ -232,6 +236,28 @@ SETTINGS: tuple[Setting, ...] = (
         "display.theme", "choice", "light", "Colour theme of the dashboard (?theme=dark or ?theme=light in the page URL chooses it per screen)",
         choices=("light", "dark"), label="Theme",
     ),
+    Setting(
+        "mqtt.enabled", "boolean", False,
+        "true publishes every house as a smart meter and the community over MQTT (user and password from LEG_MQTT_USERNAME "
+        "and LEG_MQTT_PASSWORD)",
+    ),
+    Setting("mqtt.broker", "url", "mqtt://127.0.0.1:1883", "The MQTT broker; mqtts:// connects with TLS (port 8883 unless given)"),
+    Setting("mqtt.tls_ca_file", "path", None, "CA certificate file for an mqtts:// broker; null = the system's certificates"),
+    Setting("mqtt.client_id", "text", "leg-sim", "MQTT client id of the simulator"),
+    Setting("mqtt.topic_prefix", "topic", "leg", "Topic prefix of the community's own topics ({prefix}/status, {prefix}/community)"),
+    Setting(
+        "mqtt.meter_prefix", "topic", None,
+        "Topic prefix of the meters' {MAC}/SENSOR topics; null = none, as the meters of a community publish them",
+    ),
+    Setting(
+        "mqtt.publish_interval_s", "number", 10.0, "Wall-clock time between two messages of every meter and of the community",
+        unit="s", bounds=(1.0, 3600.0),
+    ),
+    Setting(
+        "mqtt.discovery_prefix", "topic", "homeassistant",
+        "Home Assistant MQTT discovery prefix; the sensors of the community and of every house are announced under it",
+    ),
+    Setting("mqtt.discovery", "boolean", True, "Announce the sensors for Home Assistant MQTT discovery"),
 )
 
 #: Keys of one entry in a ``houses:`` list; a key left out is drawn from the seed.

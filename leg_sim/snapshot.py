@@ -68,6 +68,9 @@ class Snapshot:
     self_sufficiency: float | None
     self_consumption: float | None
     energy_kwh: Mapping[str, float]
+    #: Each house's meter readings since start: energy drawn and delivered at its connection. [kWh]
+    meter_import_kwh: np.ndarray = dataclasses.field(default_factory=lambda: _frozen(np.zeros(0)))
+    meter_export_kwh: np.ndarray = dataclasses.field(default_factory=lambda: _frozen(np.zeros(0)))
 
     @classmethod
     def from_instant(cls, tick: int, instant: Instant, wall_time_s: float | None = None) -> Snapshot:
@@ -101,6 +104,8 @@ class Snapshot:
             self_sufficiency=fl.self_sufficiency(f.grid_import_w, f.total_consumption_w),
             self_consumption=fl.self_consumption(f.grid_export_w, f.total_production_w),
             energy_kwh=instant.energy_kwh,
+            meter_import_kwh=_frozen(instant.meter_import_kwh),
+            meter_export_kwh=_frozen(instant.meter_export_kwh),
         )
 
     @property
@@ -148,6 +153,8 @@ class Snapshot:
             "export_grid_w": float(self.export_grid_w[i]),
             "import_local_w": float(self.import_local_w[i]),
             "import_grid_w": float(self.import_grid_w[i]),
+            "meter_import_kwh": float(self.meter_import_kwh[i]) if i < len(self.meter_import_kwh) else None,
+            "meter_export_kwh": float(self.meter_export_kwh[i]) if i < len(self.meter_export_kwh) else None,
         }
 
     def to_dict(self) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 A :class:`SavedState` holds what a running simulation has accumulated and its
 configuration cannot give back: the tick number, the simulated time, the
-energy accounts and grid meter readings, and the history (the tick ring and the
+energy accounts, the grid meter and every house's meter readings, and the history (the tick ring and the
 minute ring that the chart's day view and the Today card read). The server
 saves it every :data:`SAVE_EVERY_S` and when it stops, so a restart loses at
 most that much, and restores it at start.
@@ -26,6 +26,7 @@ import hashlib
 import io
 import json
 import logging
+import math
 import sqlite3
 import time
 from collections.abc import Mapping
@@ -61,6 +62,8 @@ class SavedState:
     history: dict[str, np.ndarray]
     #: Wall-clock time of the save. [s since epoch]
     saved_at_s: float = 0.0
+    #: Each house's meter, (import, export) by house id (:class:`leg_sim.model.HouseMeters`). [kWh]
+    house_meters_kwh: dict[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
 
 
 def config_identity(settings: Any) -> str:
@@ -93,7 +96,8 @@ class StateStore:
             "version": VERSION, "identity": state.identity, "tick": state.tick, "time_s": state.time_s,
             "energy_kwh": state.energy_kwh, "meter_kwh": state.meter_kwh, "saved_at_s": time.time(),
         }
-        rows = [("meta", json.dumps(meta).encode())] + [(f"history.{k}", _array_blob(v)) for k, v in state.history.items()]
+        rows = [("meta", json.dumps(meta).encode()), ("house_meters", json.dumps(state.house_meters_kwh).encode())]
+        rows += [(f"history.{k}", _array_blob(v)) for k, v in state.history.items()]
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with sqlite3.connect(self.path, timeout=5.0) as db:
@@ -126,9 +130,13 @@ class StateStore:
                 energy_kwh={k: float(v) for k, v in meta["energy_kwh"].items()},
                 meter_kwh={k: float(v) for k, v in meta["meter_kwh"].items()},
                 history=history, saved_at_s=float(meta.get("saved_at_s", 0.0)),
+                house_meters_kwh={str(h): (float(v[0]), float(v[1])) for h, v in json.loads(blobs.get("house_meters", b"{}")).items()},
             )
+            readings = [x for pair in state.house_meters_kwh.values() for x in pair]
             if not np.isfinite(state.time_s) or state.tick < 0 or not all(np.isfinite(list(state.energy_kwh.values()))):
                 raise ValueError("values out of range")
+            if not all(math.isfinite(x) and x >= 0 for x in readings):
+                raise ValueError("house meter readings out of range")
         except (sqlite3.Error, OSError, KeyError, ValueError, TypeError) as exc:
             self.set_aside(f"cannot be read ({type(exc).__name__}: {str(exc)[:80]})", "damaged")
             return None

@@ -20,7 +20,7 @@ LAYERS = (
     ("leg_sim.catalogue", "leg_sim.units"),
     ("leg_sim.settings",),
     ("leg_sim.config",),
-    ("leg_sim.profiles", "leg_sim.flows", "leg_sim.seams"),
+    ("leg_sim.profiles", "leg_sim.flows", "leg_sim.seams", "leg_sim.meters"),
     ("leg_sim.model",),
     ("leg_sim.clock",),
     ("leg_sim.snapshot", "leg_sim.history", "leg_sim.state_store"),

@@ -229,3 +229,23 @@ def test_a_page_that_sends_to_the_feed_is_closed(server):
         assert client.pulled.is_set() and client.error is None
     finally:
         client.close()
+
+
+def test_a_page_whose_feed_closes_is_updated_by_its_session_again(server):
+    client = BokehClient(server.base).start()
+    try:
+        assert client.pulled.wait(60)
+        deadline = time.monotonic() + 10
+        while client.feed_frames < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert client.feed_frames >= 2
+        quiet = client.messages_after_pull
+        time.sleep(1.5)
+        assert client.messages_after_pull == quiet  # fed: nothing per tick on the Bokeh socket
+        client._closing = True  # the feed's end is not an error of this client
+        client._feed_ws.close()
+        time.sleep(3.0)
+        # The session sends its page everything again, then every tick.
+        assert client.messages_after_pull - quiet >= 3
+    finally:
+        client.close()

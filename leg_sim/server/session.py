@@ -143,7 +143,19 @@ class SessionBridge:
         self.feeds = max(0, self.feeds - 1)
         if self.feeds == 0 and self.attached:
             self.dashboard.fed = False
-            self.schedule(self.dashboard.resync)
+            self.schedule(self._resync)
+
+    def _resync(self) -> None:
+        if not self.attached:
+            return
+        try:
+            if self.doc is not None:
+                with set_curdoc(self.doc), pn.io.hold(self.doc):
+                    self.dashboard.resync()
+            else:
+                self.dashboard.resync()
+        except Exception:
+            log.exception("session resync failed")
 
     def _destroyed(self, session_context) -> None:
         self.detach()
