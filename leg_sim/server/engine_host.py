@@ -24,7 +24,7 @@ from typing import Any
 from leg_sim import state_store
 from leg_sim.config import ENV_READ_ONLY, load_config
 from leg_sim.engine import Simulation
-from leg_sim.server import admission, feed, guards, security
+from leg_sim.server import admission, feed, guards, mqtt_link, security
 
 log = logging.getLogger("leg_sim.server")
 
@@ -52,6 +52,10 @@ def start_simulation() -> Simulation:
             sim.start()
             # One frame per tick for every page (leg_sim.server.feed).
             feed.start(sim)
+            # Meters and the community over MQTT, when the config asks for it (leg_sim.server.mqtt_link).
+            link = mqtt_link.start(sim, os.environ)
+            if link is not None:
+                atexit.register(link.stop)
             # A clean stop (SIGTERM, Ctrl-C) saves the state once more.
             atexit.register(sim.stop)
             log.info("simulation started: %d houses, %d ms interval", sim.house_count, sim.update_interval_ms)

@@ -33,7 +33,7 @@ import pandas as pd
 from tornado.ioloop import IOLoop
 from tornado.web import RequestHandler
 
-from leg_sim.server import admission, backpressure, feed, looplag, session
+from leg_sim.server import admission, backpressure, feed, looplag, mqtt_link, session
 from leg_sim.server.engine_host import start_simulation
 from leg_sim.snapshot import json_float
 
@@ -71,6 +71,9 @@ def health(sim: Any) -> tuple[int, dict]:
     body["pages_deferred"] = admission.budget.refused
     the_hub = feed.hub()
     body["feeds"] = len(the_hub.sockets) if the_hub is not None else 0
+    the_link = mqtt_link.link()
+    if the_link is not None:
+        body["mqtt"] = the_link.health()
     body["memory_rss_mb"] = rss_mb()
     body["event_loop_lag_ms"] = looplag.max_lag_ms()
     body["gc_pause_ms"] = looplag.max_gc_pause_ms()
