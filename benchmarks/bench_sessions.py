@@ -67,8 +67,17 @@ def scenario(sessions: int, seconds: float, open_timeout_s: float, with_browser:
         time.sleep(3.0)
         rss0 = proc.memory_info().rss / 2**20
         cpu0, t0 = cpu_s(proc), time.monotonic()
+        failures: list[str] = []
+
+        def open_one(_: int) -> BokehClient | None:
+            try:
+                return BokehClient(srv.base, timeout_s=open_timeout_s).start()
+            except Exception as exc:  # reported below with the server's own account of it
+                failures.append(f"{type(exc).__name__}: {exc}")
+                return None
+
         with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
-            clients = list(pool.map(lambda _: BokehClient(srv.base, timeout_s=open_timeout_s).start(), range(sessions)))
+            clients = [c for c in pool.map(open_one, range(sessions)) if c is not None]
         opened = sum(c.pulled.wait(max(open_timeout_s - (time.monotonic() - t0), 0.1)) for c in clients)
         open_s = time.monotonic() - t0
         open_cpu_s = cpu_s(proc) - cpu0
@@ -76,7 +85,12 @@ def scenario(sessions: int, seconds: float, open_timeout_s: float, with_browser:
         if opened < sessions:
             for c in clients:
                 c.close()
-            result["broken"] = f"{sessions - opened} of {sessions} sessions had no document after {open_timeout_s:.0f} s"
+            log = srv.log()
+            where = log.find("Traceback")
+            result["broken"] = (
+                f"{sessions - opened} of {sessions} sessions had no document after {open_timeout_s:.0f} s; client errors: {failures[:3]}"
+                + (f"; the server's log:\n{log[max(0, where - 500): where + 3000]}" if where >= 0 else "")
+            )
             return result
         time.sleep(3.0)
         rss_open = proc.memory_info().rss / 2**20

@@ -137,3 +137,23 @@ def test_the_loop_lag_keeps_the_largest_of_the_last_minute():
     looplag.record(0.010, 1001.0)
     assert looplag.max_lag_ms(now_s=1001.5) == 700.0
     assert looplag.max_lag_ms(now_s=1000.0 + looplag.WINDOW_S + 0.5) == 10.0  # the 0.7 s second has left the window
+
+
+def test_metrics_are_in_the_prometheus_format(tmp_path):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with Server(tmp_path, {"houses": 4, "update_interval_ms": 200}) as srv:
+        time.sleep(1.0)
+        with urllib.request.urlopen(srv.base + "/metrics", timeout=10) as r:
+            assert r.headers["Content-Type"].startswith("text/plain")
+            text = r.read().decode()
+        families = {f.name: f for f in text_string_to_metric_families(text)}
+        assert families["leg_ticks"].samples[0].value >= 3
+        assert families["leg_houses"].samples[0].value == 4
+        powers = {s.labels["flow"]: s.value for s in families["leg_community_power_watts"].samples}
+        assert set(powers) == {"production", "consumption", "shared", "grid_import", "grid_export"}
+        assert powers["production"] >= 0 and "process_cpu_seconds" in families
+        assert "leg_mqtt_connected" not in families  # MQTT is off
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(srv.base + "/metrics?x=1", timeout=10)
+        assert refused.value.code == 400

@@ -6,13 +6,14 @@
   is downsampled (each row the mean of consecutive ticks, with the last one's
   tick and time) and the body says so (``downsampled``); a bad N gets 400 with
   a JSON error.
+* ``GET /metrics`` — the server in the Prometheus text format (:mod:`leg_sim.server.metrics`).
 * ``/feed?id=<session id>`` — the websocket of a page's frames (:mod:`leg_sim.server.feed`).
 * ``GET /healthz`` — loop health (the policy is ``Simulation.health``: stale after
   5 intervals and at least 2 s), tick lag, sessions, open feeds, the server's memory and the
   event loop's longest lag of the last minute; 503
   when ticking has stopped. ``HEAD /healthz`` gives the same status without a body.
 
-Every route answers JSON, also for errors, and rejects unknown or repeated
+Every JSON route answers JSON, also for errors, and rejects unknown or repeated
 query parameters with 400. Importing this module only defines the handlers;
 the engine is started by the server's start-up hook (leg_sim.server.startup).
 Serialising a body runs on a worker thread, not on the event loop that serves
@@ -33,7 +34,7 @@ import pandas as pd
 from tornado.ioloop import IOLoop
 from tornado.web import RequestHandler
 
-from leg_sim.server import admission, backpressure, feed, looplag, mqtt_link, session
+from leg_sim.server import admission, backpressure, feed, looplag, metrics, mqtt_link, session
 from leg_sim.server.engine_host import start_simulation
 from leg_sim.snapshot import json_float
 
@@ -215,9 +216,23 @@ class HealthHandler(JSONHandler):
         self.finish()
 
 
+class MetricsHandler(RequestHandler):
+    """GET /metrics (Prometheus text format, :mod:`leg_sim.server.metrics`)."""
+
+    async def get(self) -> None:
+        if self.request.query_arguments:
+            self.set_status(400)
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps({"error": "/metrics takes no query parameters"}))
+            return
+        self.set_header("Content-Type", metrics.CONTENT_TYPE)
+        self.finish(await IOLoop.current().run_in_executor(None, metrics.exposition, start_simulation()))
+
+
 ROUTES = [
     (r"/api/state/?", StateHandler),
     (r"/api/history/?", HistoryHandler),
     (r"/healthz/?", HealthHandler),
     (r"/feed/?", feed.FeedSocket),
+    (r"/metrics/?", MetricsHandler),
 ]

@@ -53,6 +53,8 @@ FACTOR_UNITS = ("simulated s per s",)
 PAUSE_LABEL, RESUME_LABEL = "‖ Pause", "▶ Resume"
 #: Least time between two applied changes of one setting from one session. [s]
 MIN_CHANGE_INTERVAL_S = 0.25
+#: Control values refused since the server started (all sessions), for /metrics.
+refused_count = [0]
 
 
 class ExactIntSlider(pn.widgets.IntSlider):
@@ -194,6 +196,7 @@ class Controls(View):
             # A client's value is shown as text, never as markup.
             self.message.object = f"⚠ {self.sim.param[name].label}: {html.escape(text)}"
             log.info("refused control value %s=%r: %s", name, value, exc)
+            refused_count[0] += 1
             self.widgets[name].value = getattr(self.sim, name)
 
     # shared simulation -> this session's widgets (any thread)
