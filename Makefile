@@ -12,7 +12,7 @@ export LEG_CONFIG
 PORT ?=
 export PORT
 
-.PHONY: all setup test lint serve run bench bench-engine bench-compare bench-dashboard bench-page bench-sessions soak validate screenshot check-config clean
+.PHONY: all setup test lint serve run bench bench-engine bench-compare bench-dashboard bench-page bench-sessions bench-mqtt soak validate screenshot check-config clean
 
 all: test
 
@@ -42,7 +42,7 @@ run: $(STAMP)
 check-config: $(STAMP)
 	$(BIN)/python -m leg_sim check-config
 
-bench: bench-engine bench-dashboard bench-page bench-sessions
+bench: bench-engine bench-dashboard bench-page bench-sessions bench-mqtt
 
 bench-engine: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
@@ -58,6 +58,10 @@ bench-dashboard: $(STAMP)
 # Sessions opened at once versus latency, CPU, memory and event-loop lag (50 to 400 sessions).
 bench-sessions: $(STAMP)
 	$(BIN)/python benchmarks/bench_sessions.py
+
+# What the MQTT link costs at 10,000 houses against Debian's mosquitto on 127.0.0.1.
+bench-mqtt: $(STAMP)
+	$(BIN)/python benchmarks/bench_mqtt.py
 
 # One session's page at 10,000 houses (time, document size, server memory) and the first paint.
 bench-page: $(STAMP)

@@ -214,6 +214,7 @@ class RawSession:
 
     def open(self) -> RawSession:
         token = self.token or session_token(self.base_url, self.timeout_s)
+        self.session_id = get_session_id(token)
         host = self.base_url.split("//", 1)[1]
         sockopt = [] if self.receive_buffer_bytes is None else [(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receive_buffer_bytes)]
         self._ws = websocket.create_connection(
@@ -279,9 +280,10 @@ class RawSession:
         return got
 
     def close(self) -> None:
-        if self._ws is not None:
-            with contextlib.suppress(Exception):
-                self._ws.close()
+        for ws in (self._ws, getattr(self, "feed_ws", None)):
+            if ws is not None:
+                with contextlib.suppress(Exception):
+                    ws.close()
 
 
 def find_models(doc: dict, type_name: str) -> list[dict]:
@@ -302,10 +304,16 @@ def find_models(doc: dict, type_name: str) -> list[dict]:
     return found
 
 
-def non_reader(base: str) -> RawSession:
+def non_reader(base: str, feed: bool = False) -> RawSession:
     """A client that opens a session, takes its document, asks for updates and then reads nothing
-    (with a 4 KB receive buffer, so the server's side fills sooner)."""
+    (with a 4 KB receive buffer, so the server's side fills sooner); with `feed`, it also opens the
+    page's feed websocket (same small buffer) and reads nothing there either."""
     session = RawSession(base, receive_buffer_bytes=4096).open()
     session.pull()
     session.ready()
+    if feed:
+        host = base.split("//", 1)[1]
+        session.feed_ws = websocket.create_connection(
+            f"ws://{host}/feed?id={session.session_id}", timeout=30, origin=base, sockopt=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)]
+        )
     return session

@@ -34,6 +34,15 @@ KEYS = {
     "weather.tmy_file": (5, "no-such-tmy.epw"),
     "display.mode": (2, "kiosk"),
     "display.theme": (True, "purple"),
+    "mqtt.enabled": ("yes please", None),
+    "mqtt.broker": (1883, "http://broker.example"),
+    "mqtt.tls_ca_file": (5, "no-such-ca.pem"),
+    "mqtt.client_id": ([1], None),
+    "mqtt.topic_prefix": (5, "a/#"),
+    "mqtt.meter_prefix": (True, "a//b"),
+    "mqtt.publish_interval_s": ("often", 0.5),
+    "mqtt.discovery_prefix": ({"a": 1}, "home+assistant"),
+    "mqtt.discovery": ("sure", None),
 }
 
 
