@@ -142,6 +142,15 @@ def server(tmp_path_factory):
         yield srv
 
 
+@pytest.fixture
+def unfed_page(server):
+    """A page's session, opened and ready, whose feed is not open."""
+    client = BokehClient(server.base, feed=False).start()
+    assert client.pulled.wait(60)
+    yield client
+    client.close()
+
+
 def test_pages_in_step_get_the_same_bytes_and_no_bokeh_updates(server):
     """Two pages with their feed open get byte-identical frames of each tick, and their
     sessions send them nothing per tick over the Bokeh websocket."""
@@ -171,14 +180,10 @@ def test_pages_in_step_get_the_same_bytes_and_no_bokeh_updates(server):
             c.close()
 
 
-def test_a_session_without_a_feed_updates_its_page_itself(server):
-    client = BokehClient(server.base, feed=False).start()
-    try:
-        assert client.pulled.wait(60)
-        time.sleep(3.0)
-        assert client.messages_after_pull >= 3 and len(client.latencies_s) >= 3
-    finally:
-        client.close()
+def test_a_session_without_a_feed_updates_its_page_itself(unfed_page):
+    client = unfed_page
+    time.sleep(3.0)
+    assert client.messages_after_pull >= 3 and len(client.latencies_s) >= 3
 
 
 def handshake_status(url: str, origin: str | None) -> int | str:
@@ -195,40 +200,32 @@ def handshake_status(url: str, origin: str | None) -> int | str:
         ws.close()
 
 
-def test_only_a_live_page_from_an_allowed_origin_gets_the_feed(server):
-    client = BokehClient(server.base, feed=False).start()
-    try:
-        assert client.pulled.wait(60)
-        good = feed_url(server, client._session_id)
-        assert handshake_status(good, server.base) == "open"
-        assert handshake_status(good, "http://evil.example") == 403
-        assert handshake_status(good, None) == 403
-        assert handshake_status(feed_url(server, "made-up-session-id"), server.base) == "closed"
-    finally:
-        client.close()
+def test_only_a_live_page_from_an_allowed_origin_gets_the_feed(server, unfed_page):
+    client = unfed_page
+    good = feed_url(server, client._session_id)
+    assert handshake_status(good, server.base) == "open"
+    assert handshake_status(good, "http://evil.example") == 403
+    assert handshake_status(good, None) == 403
+    assert handshake_status(feed_url(server, "made-up-session-id"), server.base) == "closed"
 
 
-def test_a_page_that_sends_to_the_feed_is_closed(server):
-    client = BokehClient(server.base, feed=False).start()
-    try:
-        assert client.pulled.wait(60)
-        ws = websocket.create_connection(feed_url(server, client._session_id), origin=server.base, timeout=10)
-        ws.recv()
-        ws.send(json.dumps({"house_count": 10000}))
-        closed = threading.Event()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if not ws.recv():  # the close frame
-                    closed.set()
-                    break
-            except websocket.WebSocketConnectionClosedException:
+def test_a_page_that_sends_to_the_feed_is_closed(server, unfed_page):
+    client = unfed_page
+    ws = websocket.create_connection(feed_url(server, client._session_id), origin=server.base, timeout=10)
+    ws.recv()
+    ws.send(json.dumps({"house_count": 10000}))
+    closed = threading.Event()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if not ws.recv():  # the close frame
                 closed.set()
                 break
-        assert closed.is_set()
-        assert client.pulled.is_set() and client.error is None
-    finally:
-        client.close()
+        except websocket.WebSocketConnectionClosedException:
+            closed.set()
+            break
+    assert closed.is_set()
+    assert client.pulled.is_set() and client.error is None
 
 
 def test_a_page_whose_feed_closes_is_updated_by_its_session_again(server):

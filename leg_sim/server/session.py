@@ -146,16 +146,20 @@ class SessionBridge:
             self.schedule(self._resync)
 
     def _resync(self) -> None:
-        if not self.attached:
-            return
+        if self.attached:
+            self._held(self.dashboard.resync, "resync")
+
+    def _held(self, fn, what: str) -> None:
+        """Run `fn()` with this session's document as Panel's current one, inside one hold():
+        Bokeh and Panel changes alike are collected and written as one message. A failure is logged."""
         try:
             if self.doc is not None:
                 with set_curdoc(self.doc), pn.io.hold(self.doc):
-                    self.dashboard.resync()
+                    fn()
             else:
-                self.dashboard.resync()
+                fn()
         except Exception:
-            log.exception("session resync failed")
+            log.exception("session %s failed", what)
 
     def _destroyed(self, session_context) -> None:
         self.detach()
@@ -187,16 +191,7 @@ class SessionBridge:
             return
         self._stuck_since = None
         snap = self.sim.snapshot
-        try:
-            if self.doc is not None:
-                # With this session's document as Panel's current one, hold() collects
-                # Bokeh and Panel changes alike and writes them as one message.
-                with set_curdoc(self.doc), pn.io.hold(self.doc):
-                    self._update(snap)
-            else:
-                self._update(snap)
-        except Exception:
-            log.exception("session update failed")
+        self._held(lambda: self._update(snap), "update")
 
     def _update(self, snap) -> None:
         if self.feeds:

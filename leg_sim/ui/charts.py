@@ -289,7 +289,7 @@ class CommunityChart(View):
         self._source: Any = None  # the ColumnDataSource HoloViews draws from, once drawn
         #: The window this page shows, for the browser's feed script (:mod:`leg_sim.ui.feed`).
         self.window_source = ColumnDataSource(data={"window": [self.window]}, name=WINDOW_SOURCE_NAME)
-        self.buffer = hv.streams.Buffer(self._frame(np.empty(0), {}), length=BUFFER_LENGTH, index=False)
+        self.buffer = hv.streams.Buffer(self._as_frame({"time": np.empty(0, dtype=np.int64)}), length=BUFFER_LENGTH, index=False)
         curve_opts = hv.opts.Curve(
             color=theme.PV_AMBER, line_width=2, apply_ranges=False, responsive=True, height=HEIGHT_PX,
             default_tools=[], tools=[self._hover()], toolbar=None, xlabel="Local time", ylabel="Power (kW)",
@@ -347,7 +347,11 @@ class CommunityChart(View):
 
         A DataFrame: the Curve keeps it as its data (a dict would be copied), which is
         what lets HoloViews stream rows instead of replacing the source."""
-        rows = self.bins.rows(bin_start_s, means) if hasattr(self, "bins") else {"time": np.empty(0, dtype=np.int64)}
+        return self._as_frame(self.bins.rows(bin_start_s, means))
+
+    @staticmethod
+    def _as_frame(rows: dict[str, np.ndarray]) -> pd.DataFrame:
+        """Rows with ``time`` in ms as a DataFrame with datetimes; a missing series is empty."""
         out: dict[str, Any] = {"time": rows["time"].astype("datetime64[ms]").astype("datetime64[ns]")}
         for key, *_ in SERIES:
             out[key] = rows.get(key, np.empty(0))

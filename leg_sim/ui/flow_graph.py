@@ -825,11 +825,13 @@ class FlowGraph(View):
         return f"<b>{_escape(snap.house_ids[index])}</b> (ringed): {power}"
 
     # ------------------------------------------------------------------ updates
-    def _push(self, snap: Snapshot) -> None:
+    def _push(self, snap: Snapshot, graph: bool = True) -> None:
+        """Send the columns that changed (the houses', edges' and hubs' only with `graph`), the ring and the message."""
         cols = self._columns(snap)
-        self.houses.push(cols["houses"])
-        self.edges.push(cols["edges"])
-        self.hubs.push(cols["hubs"])
+        if graph:
+            self.houses.push(cols["houses"])
+            self.edges.push(cols["edges"])
+            self.hubs.push(cols["hubs"])
         self.mark.push(cols["mark"])
         if self.message.object != cols["message"]:
             self.message.object = cols["message"]
@@ -862,14 +864,7 @@ class FlowGraph(View):
             for sync in (self.houses, self.edges, self.hubs):
                 sync.forget()
             self.houses.source.tags = [OWN_TAG] if own else []
-        cols = self._columns(snap)
-        if own or leaving:
-            self.houses.push(cols["houses"])
-            self.edges.push(cols["edges"])
-            self.hubs.push(cols["hubs"])
-        self.mark.push(cols["mark"])
-        if self.message.object != cols["message"]:
-            self.message.object = cols["message"]
+        self._push(snap, graph=own or leaving)
 
     def resync(self) -> None:
         for sync in (self.houses, self.edges, self.hubs, self.mark):
