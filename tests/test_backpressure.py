@@ -1,7 +1,7 @@
 """Clients that never read: the server buffers at most one update for them and closes them.
 
-A real server on loopback at 1,000 houses and 100 ms (so the socket buffers fill
-within about a minute), ten raw websocket clients that take their page and then
+A real server on loopback at 1,000 houses and 100 ms (so the sessions' bounded
+socket buffers fill within seconds), ten raw websocket clients that take their page and then
 never read, and one client that reads. The non-readers' sessions are closed
 after ``STUCK_CLOSE_S`` of unsent data, the server's memory stays flat, and the
 reader keeps getting its ticks throughout.
@@ -9,6 +9,7 @@ reader keeps getting its ticks throughout.
 
 from __future__ import annotations
 
+import json
 import time
 
 import psutil
@@ -23,37 +24,42 @@ CLIENTS = 10
 #: Most the server's memory may grow while they are connected, beyond what their sessions
 #: took when they opened. [MB]
 GROWTH_LIMIT_MB = 30.0
-#: Longest the whole test waits for the sessions to be closed: filling the buffers takes about a
-#: minute per session at this tick rate (longer on a busy machine, now that the engine thread also
-#: builds the shared feed's frame), then STUCK_CLOSE_S. [s]
-WAIT_S = 170.0 + STUCK_CLOSE_S
+#: Longest the whole test waits for the sessions to be closed: filling a session's bounded send
+#: buffer (backpressure.SEND_BUFFER_BYTES) takes about ten seconds at this tick rate, longer on a
+#: busy machine, then STUCK_CLOSE_S. [s]
+WAIT_S = 90.0 + STUCK_CLOSE_S
 
 
 @pytest.mark.xfail(
-    reason="known regression since the shared feed: in CI 8-9 of the 10 non-reading sessions were closed within 200 s, "
-    "not all ten; the cause is not found yet (closing note of the feed change)",
+    reason="known intermittent failure: now and then one of the ten sessions never runs the update its bridge "
+    "scheduled (pending stays set, no data unsent), so it never fills and is never closed; cause not found yet",
     strict=False,
 )
-def test_clients_that_never_read_are_closed_and_memory_stays_flat(tmp_path):
+@pytest.mark.parametrize("feed", [False, True], ids=["document-only", "with-feed"])
+def test_clients_that_never_read_are_closed_and_memory_stays_flat(tmp_path, feed):
+    """With `feed`, each non-reader also opens its page's feed socket and reads nothing there:
+    the feed is closed first, the session then falls back to its own updates and is closed too."""
+    closes = CLIENTS * (2 if feed else 1)
+    wait_s = WAIT_S * (2 if feed else 1)
     with Server(tmp_path, {"houses": 1000, "update_interval_ms": 100}) as srv:
         proc = psutil.Process(srv.proc.pid)
         reader = BokehClient(srv.base).start()
         assert reader.pulled.wait(60)
-        stuck = [non_reader(srv.base) for _ in range(CLIENTS)]
+        stuck = [non_reader(srv.base, feed=feed) for _ in range(CLIENTS)]
         try:
             time.sleep(3.0)
             opened_mb = proc.memory_info().rss / 2**20
             assert get_json(srv.base + "/healthz")[1]["sessions"] == CLIENTS + 1
             peak_mb, seen_ticks = opened_mb, len(reader.ticks_seen)
-            deadline = time.monotonic() + WAIT_S
+            deadline = time.monotonic() + wait_s
             while time.monotonic() < deadline:
                 time.sleep(2.0)
                 peak_mb = max(peak_mb, proc.memory_info().rss / 2**20)
                 status, health = get_json(srv.base + "/healthz")
                 assert status == 200
-                if health["slow_sessions_closed"] >= CLIENTS:
+                if health["slow_sessions_closed"] >= closes and health["sessions"] == 1:
                     break
-            assert health["slow_sessions_closed"] == CLIENTS, health
+            assert health["slow_sessions_closed"] == closes, json.dumps(health)
             assert health["sessions"] == 1  # the reader stays
             assert peak_mb - opened_mb < GROWTH_LIMIT_MB, (opened_mb, peak_mb)
             assert len(reader.ticks_seen) > seen_ticks + 100 and reader.error is None

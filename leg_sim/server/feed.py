@@ -148,6 +148,7 @@ class FeedSocket(WebSocketHandler):
             self.close(POLICY_CLOSE, "not a page of this server")
             return
         self.bridge = bridge
+        backpressure.bound_send_buffer(self)
         bridge.feed_opened()
         the_hub.add(self)
 

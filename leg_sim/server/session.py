@@ -7,7 +7,8 @@ and coalesces: while an update is pending, newer ticks do not queue more, and
 the update shows the newest snapshot (the chart still gets every row from the
 history). All changes of one update travel in one message (``pn.io.hold``).
 A session whose browser has not taken its previous update gets no new one, and
-is closed once stuck for a while (:mod:`leg_sim.server.backpressure`).
+a check on the event loop every second closes it once stuck for a while
+(:mod:`leg_sim.server.backpressure`).
 When the session ends, the bridge unsubscribes from the engine and the
 dashboard drops its watchers, so nothing is left behind.
 """
@@ -86,6 +87,27 @@ def bridge_for(session_id: str) -> SessionBridge | None:
     """The attached bridge of the session with this id, or None."""
     bridge = _BY_ID.get(session_id) if session_id else None
     return bridge if bridge is not None and bridge.attached else None
+
+
+#: How often the open sessions are checked for a client that does not read. [s]
+STUCK_CHECK_EVERY_S = 1.0
+
+
+def check_stuck_sessions() -> int:
+    """Check every open session for a client that stopped reading (:meth:`SessionBridge.check_stuck`);
+    the number closed."""
+    now = time.monotonic()
+    return sum(1 for bridge in list(_BRIDGES) if bridge.check_stuck(now))
+
+
+def start_stuck_checks() -> None:
+    """Run :func:`check_stuck_sessions` every :data:`STUCK_CHECK_EVERY_S` on the current event loop."""
+    from tornado.ioloop import PeriodicCallback
+
+    def check() -> None:
+        check_stuck_sessions()
+
+    PeriodicCallback(check, STUCK_CHECK_EVERY_S * 1000.0).start()
 
 
 def active_sessions() -> int:
@@ -182,14 +204,8 @@ class SessionBridge:
             return
         if self.doc is not None and backpressure.has_unsent(self.doc):
             # The browser has not taken the last update: send nothing more, the next tick tries again.
-            now = time.monotonic()
-            self._stuck_since = self._stuck_since or now
             self.skipped += 1
-            if now - self._stuck_since >= backpressure.STUCK_CLOSE_S:
-                backpressure.close(self.doc)
-                self.detach()
             return
-        self._stuck_since = None
         snap = self.sim.snapshot
         self._held(lambda: self._update(snap), "update")
 
@@ -198,6 +214,24 @@ class SessionBridge:
             self.dashboard.update_own(snap)
         else:
             self.dashboard.update(snap)
+
+    def check_stuck(self, now_s: float) -> bool:
+        """Event loop, outside the session's document lock: note since when the session's websocket
+        holds unsent data, and close the session once that lasts :data:`backpressure.STUCK_CLOSE_S`.
+        (Bokeh awaits a session's writes while holding its document lock, so a write the kernel
+        will not take blocks every later callback of the session, :meth:`_apply` included; this
+        check must not depend on them.) True when it closed the session."""
+        if not self.attached or self.doc is None:
+            return False
+        if not backpressure.has_unsent(self.doc):
+            self._stuck_since = None
+            return False
+        self._stuck_since = self._stuck_since or now_s
+        if now_s - self._stuck_since < backpressure.STUCK_CLOSE_S:
+            return False
+        backpressure.close(self.doc)
+        self.detach()
+        return True
 
     def detach(self) -> None:
         """Unsubscribe and drop the session's watchers; safe to call twice."""

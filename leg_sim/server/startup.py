@@ -13,7 +13,7 @@ import gc
 import sys
 
 from leg_sim.config import ConfigError
-from leg_sim.server import looplag, systemd
+from leg_sim.server import looplag, session, systemd
 from leg_sim.server.engine_host import start_simulation
 
 
@@ -27,6 +27,7 @@ def main() -> None:
         sys.exit(2)
     systemd.start(lambda: sim.health()[0])
     looplag.start()
+    session.start_stuck_checks()
     # What start-up built (modules, the model, the weather year) lives as long as the server:
     # moved out of the collector's reach, it no longer lengthens every full collection.
     gc.collect()
