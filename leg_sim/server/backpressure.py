@@ -64,7 +64,9 @@ def bound_send_buffer(handler: Any) -> None:
 
 
 def has_unsent(doc: Any) -> bool:
-    """True when a websocket of `doc`'s session still buffers data the kernel would not take."""
+    """True when a websocket of `doc`'s session still buffers data the kernel would not take.
+    A websocket seen here for the first time gets its bounded send buffer (:func:`bound_send_buffer`):
+    Bokeh offers no hook when its websocket opens, and every session is checked here each second."""
     for handler in websockets(doc):
         bound_send_buffer(handler)
         stream = getattr(getattr(handler, "ws_connection", None), "stream", None)

@@ -93,21 +93,18 @@ def bridge_for(session_id: str) -> SessionBridge | None:
 STUCK_CHECK_EVERY_S = 1.0
 
 
-def check_stuck_sessions() -> int:
-    """Check every open session for a client that stopped reading (:meth:`SessionBridge.check_stuck`);
-    the number closed."""
+def check_stuck_sessions() -> None:
+    """Check every open session for a client that stopped reading (:meth:`SessionBridge.check_stuck`)."""
     now = time.monotonic()
-    return sum(1 for bridge in list(_BRIDGES) if bridge.check_stuck(now))
+    for bridge in list(_BRIDGES):
+        bridge.check_stuck(now)
 
 
 def start_stuck_checks() -> None:
     """Run :func:`check_stuck_sessions` every :data:`STUCK_CHECK_EVERY_S` on the current event loop."""
     from tornado.ioloop import PeriodicCallback
 
-    def check() -> None:
-        check_stuck_sessions()
-
-    PeriodicCallback(check, STUCK_CHECK_EVERY_S * 1000.0).start()
+    PeriodicCallback(check_stuck_sessions, STUCK_CHECK_EVERY_S * 1000.0).start()
 
 
 def active_sessions() -> int:
@@ -215,23 +212,21 @@ class SessionBridge:
         else:
             self.dashboard.update(snap)
 
-    def check_stuck(self, now_s: float) -> bool:
+    def check_stuck(self, now_s: float) -> None:
         """Event loop, outside the session's document lock: note since when the session's websocket
         holds unsent data, and close the session once that lasts :data:`backpressure.STUCK_CLOSE_S`.
         (Bokeh awaits a session's writes while holding its document lock, so a write the kernel
         will not take blocks every later callback of the session, :meth:`_apply` included; this
-        check must not depend on them.) True when it closed the session."""
+        check must not depend on them.)"""
         if not self.attached or self.doc is None:
-            return False
+            return
         if not backpressure.has_unsent(self.doc):
             self._stuck_since = None
-            return False
+            return
         self._stuck_since = self._stuck_since or now_s
-        if now_s - self._stuck_since < backpressure.STUCK_CLOSE_S:
-            return False
-        backpressure.close(self.doc)
-        self.detach()
-        return True
+        if now_s - self._stuck_since >= backpressure.STUCK_CLOSE_S:
+            backpressure.close(self.doc)
+            self.detach()
 
     def detach(self) -> None:
         """Unsubscribe and drop the session's watchers; safe to call twice."""
