@@ -473,7 +473,23 @@ def _build(check: _Checker, raw: Mapping) -> Settings:
             values[setting.key] = len(house_overrides)
         else:
             values[setting.key] = check.value(setting.key, setting, given[setting.key])
+    _check_measured_houses(check, house_overrides, bool(values["mqtt.enabled"]))
     return Settings(values=values, house_overrides=house_overrides, source=check.source)
+
+
+def _check_measured_houses(check: _Checker, houses: tuple[HouseSettings, ...], mqtt_enabled: bool) -> None:
+    """A house with ``source: mqtt`` needs its own topic and the MQTT link."""
+    topics: dict[str, int] = {}
+    for index, house in enumerate(houses):
+        if house.source != "mqtt":
+            continue
+        if house.topic is None:
+            raise check.fail(f"houses[{index}].topic", None, "is missing for source mqtt", "the MQTT topic of the house's meter")
+        if not mqtt_enabled:
+            raise check.fail(f"houses[{index}].source", "mqtt", "needs the MQTT link", "model, or set mqtt.enabled: true")
+        if house.topic in topics:
+            raise check.fail(f"houses[{index}].topic", house.topic, f"is already the topic of houses[{topics[house.topic]}]", "one topic per house")
+        topics[house.topic] = index
 
 
 def _parse_houses(check: _Checker, houses: list) -> tuple[HouseSettings, ...]:

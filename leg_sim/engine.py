@@ -37,6 +37,7 @@ import param
 from leg_sim.clock import Clock
 from leg_sim.config import Settings, load_config
 from leg_sim.history import History
+from leg_sim.meters import MeterInbox
 from leg_sim.model import Community, CommunityChain, Grid, set_constant, weather_source
 from leg_sim.settings import SETTINGS, setting
 from leg_sim.snapshot import Snapshot
@@ -133,6 +134,7 @@ class Simulation(param.Parameterized):
         )
         self.grid = Grid()
         self.chain = CommunityChain(self.community, self.grid, tmy=weather_source(settings))
+        self.chain.inbox = MeterInbox(settings["mqtt.stale_after_s"])
         self.clock = Clock(self.community.timezone, self.clock_mode, settings["clock.start"], self.speed_factor, now_fn=now_fn)
         self.history = History(math.ceil(self.history_seconds * 1000 / MIN_INTERVAL_MS) + 1)
         self._tick = 0

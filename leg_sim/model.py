@@ -33,6 +33,7 @@ import param
 from leg_sim import catalogue
 from leg_sim import flows as fl
 from leg_sim.config import ConfigError, HouseSettings, Settings
+from leg_sim.meters import MeterInbox
 from leg_sim.profiles import appliances as appl
 from leg_sim.profiles import climate, household, pv, weather
 from leg_sim.settings import HOUSE_SETTINGS, house_setting, setting
@@ -110,6 +111,9 @@ class HouseTable:
     fridge_duty: np.ndarray
     fridge_phase: np.ndarray
     standby_w: np.ndarray
+    #: Which houses take their power from a real meter (``source: mqtt``), and each one's topic ("" for the others).
+    measured: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=bool))
+    topics: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.house_ids)
@@ -372,7 +376,10 @@ class Community(param.Parameterized):
         x_rel, y_rel = weather.village_positions_m(arr("x_m"), arr("y_m"), VILLAGE_SIZE_M / 2)
         x_rel.flags.writeable = False
         y_rel.flags.writeable = False
-        return HouseTable(house_ids=ids, owned=owned, ev_rating_w=ev_w, x_rel_m=x_rel, y_rel_m=y_rel, **columns)
+        measured = np.array([h.source == "mqtt" for h in hs], dtype=bool)
+        measured.flags.writeable = False
+        topics = tuple((h.topic or "") if h.source == "mqtt" else "" for h in hs)
+        return HouseTable(house_ids=ids, owned=owned, ev_rating_w=ev_w, x_rel_m=x_rel, y_rel_m=y_rel, measured=measured, topics=topics, **columns)
 
     def record(self, flows: fl.Flows, dt_s: float) -> None:
         """Book one tick's production, consumption and shared power over its simulated step `dt_s`. [s]"""
@@ -487,6 +494,28 @@ class Instant:
     #: Each house's meter readings after this instant (:class:`HouseMeters`). [kWh]
     meter_import_kwh: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     meter_export_kwh: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    #: Which houses are measured, the age of their latest message (NaN: none, or simulated) [s],
+    #: and which of them are stale (counted as 0 W).
+    measured: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=bool))
+    data_age_s: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    stale: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+
+def apply_meter_readings(
+    pv_w: np.ndarray, load_w: np.ndarray, index: np.ndarray, net_power_w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Production and consumption with the houses at `index` replaced by what their meters say (pure).
+
+    A meter sees only its connection: the power it delivers (net > 0) is that house's
+    production, the power it draws its consumption; what happens behind it (its own PV
+    used at home) is not seen. Σ production − Σ consumption then equals Σ net power,
+    so the community's balance holds with measured houses in it. [W]
+    """
+    pv_w = np.array(pv_w, dtype=float)
+    load_w = np.array(load_w, dtype=float)
+    pv_w[index] = np.maximum(net_power_w, 0.0)
+    load_w[index] = np.maximum(-net_power_w, 0.0)
+    return pv_w, load_w
 
 
 class CommunityChain:
@@ -504,7 +533,9 @@ class CommunityChain:
     4. base load: H25 shape, small-appliance spikes, fridge cycle, noise, standby
        (``household.BaseLoadDetail``);
     5. flex load: appliance cycles started on a daily rhythm (``appliances.FlexProcess``);
-    6. flows: pool on the community bus, settle with the grid (``flows.settle``),
+    6. measured houses (``source: mqtt``): their production and consumption are what
+       their meters say (:attr:`inbox`, :func:`apply_meter_readings`);
+    7. flows: pool on the community bus, settle with the grid (``flows.settle``),
        and book the energy of the simulated step on the community's accounts and
        the grid's meter.
 
@@ -540,6 +571,8 @@ class CommunityChain:
         # The location is constant: read it once, not through param on every tick.
         self._site = (community.latitude_deg, community.longitude_deg, community.altitude_m)
         self._linke = pv.monthly_linke_turbidity(community.latitude_deg, community.longitude_deg)
+        #: Where the measured houses' messages arrive (the MQTT link fills it; the engine sets its staleness).
+        self.inbox = MeterInbox(float(setting("mqtt.stale_after_s").default))
 
     def _sky(self, time: pd.Timestamp) -> pv.Sky:
         return pv.sky_at(time, *self._site, self._linke[time.month - 1])
@@ -625,6 +658,16 @@ class CommunityChain:
         )
         flex_w, codes = self._flex.power_w(t_s)
 
+        measured, age_s, stale = table.measured, np.full(len(table), np.nan), np.zeros(len(table), dtype=bool)
+        if measured.any():
+            index = np.flatnonzero(measured)
+            topics = [table.topics[i] for i in index]
+            readings = self.inbox.readings(topics)
+            pv_w, base_w = apply_meter_readings(pv_w, base_w, index, readings.net_power_w)
+            flex_w, codes = np.array(flex_w, dtype=float), np.array(codes)
+            flex_w[index], codes[index] = 0.0, -1
+            age_s[index], stale[index] = readings.age_s, readings.stale
+
         # Seam (leg_sim.seams.Storage): batteries would change each house's net power here.
         flows = fl.settle(pv_w, base_w + flex_w)
         comm.record(flows, dt_s)
@@ -655,4 +698,7 @@ class CommunityChain:
             ),
             meter_import_kwh=comm.meters.import_kwh.copy(),
             meter_export_kwh=comm.meters.export_kwh.copy(),
+            measured=measured,
+            data_age_s=age_s,
+            stale=stale,
         )

@@ -26,7 +26,7 @@ from typing import Any
 
 import param
 
-from leg_sim import catalogue
+from leg_sim import catalogue, meters
 
 #: Largest community the configuration accepts.
 MAX_HOUSES = 10_000
@@ -258,6 +258,11 @@ SETTINGS: tuple[Setting, ...] = (
         "Home Assistant MQTT discovery prefix; the sensors of the community and of every house are announced under it",
     ),
     Setting("mqtt.discovery", "boolean", True, "Announce the sensors for Home Assistant MQTT discovery"),
+    Setting(
+        "mqtt.stale_after_s", "number", 60.0,
+        "A measured house (houses[].source: mqtt) with no valid message for this long is shown as stale and counts as 0 W",
+        unit="s", bounds=(1.0, 86_400.0),
+    ),
 )
 
 #: Keys of one entry in a ``houses:`` list; a key left out is drawn from the seed.
@@ -278,6 +283,18 @@ HOUSE_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ev_charger_kw", "choice", 11.0, "Charging power of the EV wallbox, if the house has one",
         unit="kW", choices=catalogue.EV_CHARGER_KW_CHOICES, label="Wallbox rating",
+    ),
+    Setting(
+        "source", "choice", "model",
+        "Where the house's power comes from: model = simulated; mqtt = a real meter's messages on `topic` "
+        "(needs mqtt.enabled; the PV and load settings then do not apply)",
+        choices=("model", "mqtt"), label="Power source",
+    ),
+    Setting("topic", "topic", None, "MQTT topic of the house's meter when source is mqtt, e.g. AA-11-BB-22-CC-01/SENSOR", label="Meter topic"),
+    Setting(
+        "format", "choice", "sensor",
+        "Payload of the meter's messages: sensor = the {MAC}/SENSOR JSON (Pi, Po in kW; net power Po - Pi)",
+        choices=meters.FORMATS, label="Meter format",
     ),
 )
 

@@ -71,6 +71,11 @@ class Snapshot:
     #: Each house's meter readings since start: energy drawn and delivered at its connection. [kWh]
     meter_import_kwh: np.ndarray = dataclasses.field(default_factory=lambda: _frozen(np.zeros(0)))
     meter_export_kwh: np.ndarray = dataclasses.field(default_factory=lambda: _frozen(np.zeros(0)))
+    #: Houses whose power a real meter gives (``source: mqtt``); the age of its latest valid
+    #: message (NaN: none yet, or a simulated house) [s]; measured houses counted as 0 W for silence.
+    measured: np.ndarray = dataclasses.field(default_factory=lambda: _frozen(np.zeros(0, dtype=bool), bool))
+    data_age_s: np.ndarray = dataclasses.field(default_factory=lambda: _frozen(np.zeros(0)))
+    stale: np.ndarray = dataclasses.field(default_factory=lambda: _frozen(np.zeros(0, dtype=bool), bool))
 
     @classmethod
     def from_instant(cls, tick: int, instant: Instant, wall_time_s: float | None = None) -> Snapshot:
@@ -106,6 +111,9 @@ class Snapshot:
             energy_kwh=instant.energy_kwh,
             meter_import_kwh=_frozen(instant.meter_import_kwh),
             meter_export_kwh=_frozen(instant.meter_export_kwh),
+            measured=_frozen(instant.measured, bool),
+            data_age_s=_frozen(instant.data_age_s),
+            stale=_frozen(instant.stale, bool),
         )
 
     @property
@@ -122,6 +130,22 @@ class Snapshot:
         """Name of the appliance running in house `index`, or None."""
         code = int(self.flex_code[index])
         return None if code < 0 else catalogue.NAMES[code]
+
+    def is_measured(self, index: int) -> bool:
+        """True when house `index` takes its power from a real meter."""
+        return index < len(self.measured) and bool(self.measured[index])
+
+    def source_text(self, index: int) -> str:
+        """How house `index` gets its power, said plainly: "simulated", "measured, 4 s old",
+        "measured, no data for 75 s: counted as 0 W"."""
+        if not self.is_measured(index):
+            return "simulated"
+        age_s = float(self.data_age_s[index])
+        if not math.isfinite(age_s):
+            return "measured, no data yet: counted as 0 W"
+        if self.stale[index]:
+            return f"measured, no data for {age_s:.0f} s: counted as 0 W"
+        return f"measured, {age_s:.0f} s old"
 
     def pairwise_flows_w(self) -> tuple[list[str], list[str], np.ndarray]:
         """Who supplies whom, derived on demand: (exporter ids, importer ids, matrix [W])."""
@@ -140,8 +164,9 @@ class Snapshot:
         return np.append(self.net_power_w, self.grid_export_w - self.grid_import_w)
 
     def house_dict(self, i: int) -> dict[str, Any]:
-        """JSON-ready record of house `i`."""
-        return {
+        """JSON-ready record of house `i`; a measured house also has ``data_age_s`` (null before its
+        first message) and ``stale``."""
+        record = {
             "house_id": self.house_ids[i],
             "pv_power_w": float(self.pv_power_w[i]),
             "base_load_w": float(self.base_load_w[i]),
@@ -155,7 +180,13 @@ class Snapshot:
             "import_grid_w": float(self.import_grid_w[i]),
             "meter_import_kwh": float(self.meter_import_kwh[i]) if i < len(self.meter_import_kwh) else None,
             "meter_export_kwh": float(self.meter_export_kwh[i]) if i < len(self.meter_export_kwh) else None,
+            "source": "mqtt" if self.is_measured(i) else "model",
         }
+        if self.is_measured(i):
+            age_s = float(self.data_age_s[i])
+            record["data_age_s"] = round(age_s, 1) if math.isfinite(age_s) else None
+            record["stale"] = bool(self.stale[i])
+        return record
 
     def to_dict(self) -> dict[str, Any]:
         """The snapshot as a JSON-ready document (field names as in the README)."""

@@ -120,6 +120,8 @@ class SessionBridge:
         self.doc = doc
         self.attached = False
         self._pending = False
+        #: Monotonic time the pending update was scheduled at. [s]
+        self._pending_since_s = 0.0
         self._lock = threading.Lock()
         #: Monotonic time since which the websocket has held unsent data; None while it keeps up.
         self._stuck_since: float | None = None
@@ -192,6 +194,7 @@ class SessionBridge:
             if self._pending or not self.attached:
                 return
             self._pending = True
+            self._pending_since_s = time.monotonic()
         self.schedule(self._apply)
 
     def _apply(self) -> None:
@@ -213,20 +216,28 @@ class SessionBridge:
             self.dashboard.update(snap)
 
     def check_stuck(self, now_s: float) -> None:
-        """Event loop, outside the session's document lock: note since when the session's websocket
-        holds unsent data, and close the session once that lasts :data:`backpressure.STUCK_CLOSE_S`.
-        (Bokeh awaits a session's writes while holding its document lock, so a write the kernel
-        will not take blocks every later callback of the session, :meth:`_apply` included; this
-        check must not depend on them.)"""
+        """Event loop, outside the session's document lock: close the session once its websocket has
+        held unsent data for :data:`backpressure.STUCK_CLOSE_S`, or once an update scheduled on its
+        document has waited that long without running. (Bokeh awaits a session's writes while
+        holding its document lock, so a write the kernel will not take blocks every later callback
+        of the session, :meth:`_apply` included; this check must not depend on them.)"""
         if not self.attached or self.doc is None:
+            return
+        with self._lock:
+            waiting_s = now_s - self._pending_since_s if self._pending else 0.0
+        if waiting_s >= backpressure.STUCK_CLOSE_S:
+            self._close_stuck("its updates do not run")
             return
         if not backpressure.has_unsent(self.doc):
             self._stuck_since = None
             return
         self._stuck_since = self._stuck_since or now_s
         if now_s - self._stuck_since >= backpressure.STUCK_CLOSE_S:
-            backpressure.close(self.doc)
-            self.detach()
+            self._close_stuck("the client does not read its updates")
+
+    def _close_stuck(self, reason: str) -> None:
+        backpressure.close(self.doc, reason)
+        self.detach()
 
     def detach(self) -> None:
         """Unsubscribe and drop the session's watchers; safe to call twice."""
