@@ -136,8 +136,6 @@ def net_power_w(payload: dict[str, Any]) -> float:
 MAX_CONNECTION_KW = 3 * 400 * PHASE_VOLTAGE_V / 1000.0
 #: Longest meter message taken; a ``{MAC}/SENSOR`` message is about 150 bytes. [bytes]
 MAX_MESSAGE_BYTES = 4096
-#: Payload formats a measured house may give (``houses[].format``).
-FORMATS = ("sensor",)
 #: Why a message was rejected (the label of its count).
 REJECT_REASONS = ("too large", "not JSON", "not an object", "bad power", "out of range", "bad time", "out of order")
 #: Least time between two log lines about rejected messages of one topic. [s]
@@ -152,7 +150,7 @@ class MeterMessageError(ValueError):
         self.reason = reason
 
 
-def read_sensor_message(payload: bytes) -> tuple[float, float | None]:
+def read_sensor_message(payload: bytes | bytearray) -> tuple[float, float | None]:
     """(net power [W], time of the reading [s since epoch] or None) of a ``{MAC}/SENSOR``
     message (pure). Net power is ``Po − Pi``: > 0 delivers. Raises :class:`MeterMessageError`
     for a message too large, not a JSON object, without valid ``Pi``/``Po``, with a power
@@ -211,7 +209,7 @@ class MeterInbox:
         self.accepted = 0
         self.rejected: dict[str, int] = dict.fromkeys(REJECT_REASONS, 0)
 
-    def receive(self, topic: str, payload: bytes) -> str | None:
+    def receive(self, topic: str, payload: bytes | bytearray) -> str | None:
         """Take one message of `topic`; the reason it was rejected, or None when taken."""
         now_s = self._clock()
         try:

@@ -57,6 +57,8 @@ class House(param.Parameterized):
     # Types of generated parameters that the code reads by name (for the type checker only).
     house_id: str
     appliances: list[str]
+    source: str
+    topic: str | None
 
     x_m = param.Number(default=0.0, bounds=(0.0, VILLAGE_SIZE_M), doc="Position east in the village; sets when cloud shadows arrive. [m]")
     y_m = param.Number(default=0.0, bounds=(0.0, VILLAGE_SIZE_M), doc="Position north in the village. [m]")
@@ -376,7 +378,7 @@ class Community(param.Parameterized):
         x_rel, y_rel = weather.village_positions_m(arr("x_m"), arr("y_m"), VILLAGE_SIZE_M / 2)
         x_rel.flags.writeable = False
         y_rel.flags.writeable = False
-        measured = np.array([h.source == "mqtt" for h in hs], dtype=bool)
+        measured = np.fromiter((h.source == "mqtt" for h in hs), dtype=bool, count=len(hs))
         measured.flags.writeable = False
         topics = tuple((h.topic or "") if h.source == "mqtt" else "" for h in hs)
         return HouseTable(house_ids=ids, owned=owned, ev_rating_w=ev_w, x_rel_m=x_rel, y_rel_m=y_rel, measured=measured, topics=topics, **columns)

@@ -26,7 +26,7 @@ from typing import Any
 
 import param
 
-from leg_sim import catalogue, meters
+from leg_sim import catalogue
 
 #: Largest community the configuration accepts.
 MAX_HOUSES = 10_000
@@ -294,7 +294,7 @@ HOUSE_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "format", "choice", "sensor",
         "Payload of the meter's messages: sensor = the {MAC}/SENSOR JSON (Pi, Po in kW; net power Po - Pi)",
-        choices=meters.FORMATS, label="Meter format",
+        choices=("sensor",), label="Meter format",
     ),
 )
 
@@ -429,6 +429,8 @@ def _table_allowed(s: Setting) -> str:
         return "an IANA time zone name"
     if s.kind == "datetime":
         return "ISO 8601 date-time, or `null`"
+    if s.kind in ("path", "url", "topic"):
+        return s.allowed()
     return "a non-empty string or integer"
 
 

@@ -43,6 +43,7 @@ KEYS = {
     "mqtt.publish_interval_s": ("often", 0.5),
     "mqtt.discovery_prefix": ({"a": 1}, "home+assistant"),
     "mqtt.discovery": ("sure", None),
+    "mqtt.stale_after_s": ("soon", 0.5),
 }
 
 

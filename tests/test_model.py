@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import make_sim
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from leg_sim import flows as fl
@@ -133,3 +138,42 @@ def test_a_house_keeps_its_powers_when_houses_are_added_after_it():
     assert_allclose(few.pv_power_w, many.pv_power_w[:5])
     assert_allclose(few.base_load_w, many.base_load_w[:5])
     assert_allclose(few.flex_load_w, many.flex_load_w[:5])
+
+
+def measured_sim(stale_after_s: float = 60.0):
+    houses = [{"source": "mqtt", "topic": "m1/SENSOR"}, {}, {"source": "mqtt", "topic": "m2/SENSOR"}, {}, {}]
+    return make_sim(houses=houses, mqtt={"enabled": True, "stale_after_s": stale_after_s})
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.floats(-50.0, 50.0, allow_nan=False), min_size=2, max_size=2),
+    st.lists(st.booleans(), min_size=2, max_size=2),
+)
+def test_measured_houses_show_their_meters_and_the_balance_holds(net_kw, heard):
+    """Each measured house's net power is what its meter last said (0 W before its first
+    message), and the community's balance holds every tick with measured houses in it."""
+    sim = measured_sim()
+    for topic, kw, spoke in zip(("m1/SENSOR", "m2/SENSOR"), net_kw, heard, strict=True):
+        if spoke:
+            sim.chain.inbox.receive(topic, json.dumps({"Pi": max(-kw, 0.0), "Po": max(kw, 0.0)}).encode())
+    for _ in range(3):
+        snap = sim.step()
+        for i, kw, spoke in zip((0, 2), net_kw, heard, strict=True):
+            assert snap.measured[i] and snap.stale[i] == (not spoke)
+            assert snap.net_power_w[i] == pytest.approx(kw * 1000.0 if spoke else 0.0, abs=1e-6)
+            assert snap.flex_load_w[i] == 0.0 and snap.flex_appliance(i) is None
+        assert not snap.measured[[1, 3, 4]].any() and np.isnan(snap.data_age_s[[1, 3, 4]]).all()
+        assert snap.total_production_w - snap.total_consumption_w == pytest.approx(snap.grid_export_w - snap.grid_import_w, abs=1e-6)
+        assert snap.net_community_power_w == pytest.approx(float(snap.net_power_w.sum()), abs=1e-6)
+
+
+def test_a_measured_house_in_the_json_says_so_and_how_old_its_data_is():
+    sim = measured_sim()
+    sim.chain.inbox.receive("m1/SENSOR", b'{"Pi": 0.0, "Po": 1.25, "ts": 5}')
+    doc = json.loads(sim.step().to_json())
+    first, second, third = doc["houses"][:3]
+    assert first["source"] == "mqtt" and first["stale"] is False and 0.0 <= first["data_age_s"] < 5.0
+    assert first["net_power_w"] == pytest.approx(1250.0) and first["pv_power_w"] == pytest.approx(1250.0)
+    assert second["source"] == "model" and "data_age_s" not in second
+    assert third["source"] == "mqtt" and third["stale"] is True and third["data_age_s"] is None and third["net_power_w"] == 0.0

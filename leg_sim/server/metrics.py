@@ -75,6 +75,12 @@ class ServerCollector(Collector):
                 _counter("leg_mqtt_rounds_skipped", "Publish rounds skipped while the broker was away", link.skipped_rounds),
                 _gauge("leg_mqtt_round_seconds", "Duration of the last publish round", link.last_round_s),
             ]
+            counts = link.inbox.counts()
+            metrics.append(_counter("leg_mqtt_messages_received", "Meter messages taken for measured houses", counts["accepted"]))
+            rejected = CounterMetricFamily("leg_mqtt_messages_rejected", "Meter messages rejected, by reason", labels=["reason"])
+            for reason, count in counts["rejected"].items():
+                rejected.add_metric([reason], count)
+            metrics.append(rejected)
         snap = self.sim.snapshot
         if snap is not None:
             power = GaugeMetricFamily("leg_community_power_watts", "The community's power now, by flow", labels=["flow"])

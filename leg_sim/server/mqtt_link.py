@@ -19,6 +19,11 @@ class, unit, state class and the availability topic, so a Home Assistant
 instance shows them with no YAML. A house that leaves the community has its
 configs removed (an empty retained message).
 
+Real meters come in the other way: for every house with ``source: mqtt`` the link
+subscribes to its ``topic`` and hands each message to the simulation's
+:class:`~leg_sim.meters.MeterInbox`, which checks it and keeps the latest valid
+one. Such a house is not published or announced (it is a meter of its own).
+
 The client is paho-mqtt (the reference Python client, Eclipse): it runs its own
 network thread, reconnects by itself with a growing delay (1 s to 60 s), and
 its ``publish`` is thread-safe, so the simulation never waits for the broker.
@@ -194,6 +199,9 @@ class MqttLink:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._addresses: dict[str, tuple[str, str]] = {}
+        #: Topics of the measured houses (source: mqtt), subscribed on every connection.
+        self.meter_topics = tuple(h.topic for h in self.settings.house_overrides if h.source == "mqtt")
+        self.inbox: meters.MeterInbox = sim.chain.inbox
         self._down_logged = False
         client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=str(self.settings["mqtt.client_id"]), clean_session=True)
         user = environ.get(ENV_USERNAME)
@@ -206,6 +214,7 @@ class MqttLink:
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
         self.client = client
         self._thread = threading.Thread(target=self._run, name="leg-mqtt", daemon=True)
 
@@ -239,6 +248,8 @@ class MqttLink:
         self._down_logged = False
         log.info("MQTT connected to %s", self.url)
         client.publish(self.topics.status, ONLINE, qos=1, retain=True)
+        if self.meter_topics:
+            client.subscribe([(topic, 0) for topic in self.meter_topics])
         self._announced = {}  # announce everything again: the broker may have lost its retained messages
         self._wake.set()
 
@@ -254,6 +265,10 @@ class MqttLink:
         if was and not self._stop.is_set():
             self._down_logged = True
             log.warning("MQTT broker %s went away (%s); reconnecting", self.url, reason)
+
+    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        """A measured house's meter spoke: the inbox checks the message and keeps it if valid."""
+        self.inbox.receive(message.topic, message.payload)
 
     # ------------------------------------------------------------------ publishing (the link's thread)
     def _on_snapshot(self, snap: Snapshot) -> None:
@@ -283,7 +298,7 @@ class MqttLink:
         if not self._announced:
             for topic, config in community_discovery(self.topics, self.community_id).items():
                 self._publish(topic, json.dumps(config), retain=True)
-        current = {h: self._address(h)[0] for h in snap.house_ids}
+        current = {h: self._address(h)[0] for i, h in enumerate(snap.house_ids) if not snap.is_measured(i)}
         for house_id, address in current.items():
             if self._announced.get(house_id) != address:
                 for topic, config in house_discovery(self.topics, house_id, address).items():
@@ -302,6 +317,8 @@ class MqttLink:
         time_s = snap.timestamp.timestamp()
         imports, exports = snap.meter_import_kwh, snap.meter_export_kwh
         for i, house_id in enumerate(snap.house_ids):
+            if snap.is_measured(i):
+                continue  # a real meter publishes itself
             address, number = self._address(house_id)
             payload = meters.sensor_payload(number, float(snap.net_power_w[i]), float(imports[i]), float(exports[i]), time_s)
             self._publish(self.topics.meter(address), json.dumps(payload, separators=(",", ":")))
@@ -331,8 +348,10 @@ class MqttLink:
 
     def health(self) -> dict[str, Any]:
         """The link's state for /healthz."""
+        counts = self.inbox.counts()
         return {"broker": self.url, "connected": self.connected, "messages_sent": self.sent, "messages_dropped": self.dropped,
-                "rounds_skipped": self.skipped_rounds, "last_round_ms": round(self.last_round_s * 1000.0, 1)}
+                "rounds_skipped": self.skipped_rounds, "last_round_ms": round(self.last_round_s * 1000.0, 1),
+                "meter_topics": len(self.meter_topics), "meter_messages_taken": counts["accepted"], "meter_messages_rejected": counts["rejected"]}
 
 
 _link: list[MqttLink] = []

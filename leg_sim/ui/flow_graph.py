@@ -173,6 +173,15 @@ def house_prefix(house_id: str) -> str:
     return house_id if len(house_id) <= gl.ID_CHARS else house_id[: gl.ID_CHARS - 1] + "…"
 
 
+def snapshot_house_prefix(snap: Snapshot, index: int) -> str:
+    """The label prefix of house `index` of `snap`: its id, marked "(meter)" when a real meter
+    gives its power and "(stale)" when that meter has been silent too long."""
+    prefix = house_prefix(snap.house_ids[index])
+    if not snap.is_measured(index):
+        return prefix
+    return f"{prefix} ({'stale' if snap.stale[index] else 'meter'})"
+
+
 def group_prefix(role: str, count: int) -> tuple[str, int]:
     """Label prefix and style of a group node: ("1,234 others\nexport", MAGNITUDE); idle and
     empty groups have no power in their label."""
@@ -460,7 +469,8 @@ def detail_columns(snap: Snapshot) -> dict[str, dict]:
             bl=pack(snap.base_load_w / 1000.0, 2),
             fl=pack(snap.flex_load_w / 1000.0, 2),
             ap=[snap.flex_appliance(i) or "none" for i in range(k)],
-            label=[house_prefix(h) for h in ids],
+            src=[snap.source_text(i) for i in range(k)],
+            label=[snapshot_house_prefix(snap, i) for i in range(k)],
             ls=[SIGNED] * k,
         ),
         edges=dict(p=pack(p_kw, 2), v=[0.85] * (k + 1), a=[*ids, BUS]),
@@ -484,12 +494,14 @@ def overview_base(snap: Snapshot, top_n: int) -> dict[str, Any]:
     labels = [""] * k
     styles = [PREFIX_ONLY] * k
     appliance = ["none"] * k
+    sources = [""] * k
     visible = [0] * k
     for slot in np.flatnonzero(houses).tolist():
         i = int(slot_house[slot])
         ids[slot] = snap.house_ids[i]
-        labels[slot], styles[slot] = house_prefix(ids[slot]), SIGNED
+        labels[slot], styles[slot] = snapshot_house_prefix(snap, i), SIGNED
         appliance[slot] = snap.flex_appliance(i) or "none"
+        sources[slot] = snap.source_text(i)
         visible[slot] = 1
     for s, role in enumerate(roles):
         if role in gl.GROUP_ROLES:
@@ -498,17 +510,20 @@ def overview_base(snap: Snapshot, top_n: int) -> dict[str, Any]:
             ids[s] = group_name(role, count)
             labels[s], styles[s] = group_prefix(role, count)
             visible[s] = 1 if count else 0
-    return dict(selection=sel, slot_house=slot_house, values=values, ids=ids, labels=labels, styles=styles, appliance=appliance, visible=visible,
+    return dict(selection=sel, slot_house=slot_house, values=values, ids=ids, labels=labels, styles=styles, appliance=appliance, sources=sources,
+                visible=visible,
                 grid_w=snap.grid_export_w - snap.grid_import_w, hubs=hub_columns(snap))
 
 
-def slot_columns(values: np.ndarray, grid_w: float, ids: list, labels: list, styles: list, appliance: list, visible: list) -> dict[str, dict]:
+def slot_columns(
+    values: np.ndarray, grid_w: float, ids: list, labels: list, styles: list, appliance: list, sources: list, visible: list
+) -> dict[str, dict]:
     """The overview's house and edge columns from its slots' values (net, PV, base, flex in W) (pure)."""
     kw = np.asarray(values) / 1000.0
     return dict(
         houses=dict(
-            v=visible, id=ids, n=pack(kw[:, 0], 2), pv=pack(kw[:, 1], 2), bl=pack(kw[:, 2], 2), fl=pack(kw[:, 3], 2), ap=appliance, label=labels,
-            ls=styles,
+            v=visible, id=ids, n=pack(kw[:, 0], 2), pv=pack(kw[:, 1], 2), bl=pack(kw[:, 2], 2), fl=pack(kw[:, 3], 2), ap=appliance, src=sources,
+            label=labels, ls=styles,
         ),
         edges=dict(p=pack(np.append(kw[:, 0], grid_w / 1000.0), 2), v=[0.85 * v for v in visible] + [0.85], a=[*ids, BUS]),
     )
@@ -519,7 +534,9 @@ def shared_columns(snap: Snapshot, top_n: int = gl.TOP_N, detail_limit: int = gl
     columns, computed once per snapshot for all sessions."""
     if len(snap.house_ids) > detail_limit:
         base = per_snapshot(snap, ("graph.overview", top_n), lambda: overview_base(snap, top_n))
-        cols = slot_columns(base["values"], base["grid_w"], base["ids"], base["labels"], base["styles"], base["appliance"], base["visible"])
+        cols = slot_columns(
+            base["values"], base["grid_w"], base["ids"], base["labels"], base["styles"], base["appliance"], base["sources"], base["visible"]
+        )
         return dict(cols, hubs=base["hubs"])
     return per_snapshot(snap, "graph.detail", lambda: detail_columns(snap))
 
@@ -578,7 +595,7 @@ class FlowGraph(View):
         )
         self.houses = ColumnSync(
             ColumnDataSource(
-                data=dict(x=[], y=[], s=[], m=[], lx=[], ly=[], la=[], al=[], v=[], id=[], n=[], pv=[], bl=[], fl=[], ap=[], label=[], ls=[]),
+                data=dict(x=[], y=[], s=[], m=[], lx=[], ly=[], la=[], al=[], v=[], id=[], n=[], pv=[], bl=[], fl=[], ap=[], src=[], label=[], ls=[]),
                 name=SOURCE_NAMES["houses"],
             )
         )
@@ -667,6 +684,7 @@ class FlowGraph(View):
                     ("  base load", "@bl{0.00} kW"),
                     ("  flex load", "@fl{0.00} kW (@ap)"),
                     ("Net power", "@n{+0.00} kW"),
+                    ("Source", "@src"),
                 ],
                 # Consumption = base + flex is added up in the browser rather than sent.
                 formatters={"@bl": CustomJSHover(
@@ -772,7 +790,9 @@ class FlowGraph(View):
     def _with_search(self, snap: Snapshot, base: dict[str, Any]) -> dict[str, Any]:
         """Turn the shared overview into this session's columns: O(slots), plus O(1) for the searched house."""
         values = base["values"]
-        ids, labels, styles, appliance, visible = base["ids"], base["labels"], base["styles"], base["appliance"], base["visible"]
+        ids, labels, styles, appliance, sources, visible = (
+            base["ids"], base["labels"], base["styles"], base["appliance"], base["sources"], base["visible"]
+        )
         i = self._search_index
         mark: dict = dict(x=[], y=[], s=[])
         roles = self._roles
@@ -783,13 +803,15 @@ class FlowGraph(View):
                 mark = self._mark(int(np.flatnonzero(slot_house == i)[0]))
             else:
                 values = values.copy()
-                ids, labels, styles, appliance, visible = list(ids), list(labels), list(styles), list(appliance), list(visible)
+                ids, labels, styles = list(ids), list(labels), list(styles)
+                appliance, sources, visible = list(appliance), list(sources), list(visible)
                 s = roles.index(gl.SEARCH)
                 own = np.array([snap.net_power_w[i], snap.pv_power_w[i], snap.base_load_w[i], snap.flex_load_w[i]])
                 values[s] = own
                 ids[s] = snap.house_ids[i]
-                labels[s], styles[s] = house_prefix(ids[s]), SIGNED
+                labels[s], styles[s] = snapshot_house_prefix(snap, i), SIGNED
                 appliance[s] = snap.flex_appliance(i) or "none"
+                sources[s] = snap.source_text(i)
                 visible[s] = 1
                 # The house leaves its group: every house is drawn once, in one place.
                 role = _ROLE_OF_GROUP[int(sel.group_of[i])]
@@ -801,7 +823,7 @@ class FlowGraph(View):
                 visible[g] = 1 if count else 0
                 mark = self._mark(s)
         return dict(
-            slot_columns(values, base["grid_w"], ids, labels, styles, appliance, visible),
+            slot_columns(values, base["grid_w"], ids, labels, styles, appliance, sources, visible),
             hubs=base["hubs"],
             mark=mark,
             message=self._message(snap, i),
