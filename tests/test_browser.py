@@ -88,8 +88,9 @@ def _is_ignored(text: str, url: str) -> bool:
 class FlowGraphGeometry:
     """Where the flow graph is on the page, and its node/edge positions in viewport pixels."""
 
-    def __init__(self, page, house_ids: tuple[str, ...]):
-        self.layout = lay = community_layout(house_ids, FRAME_PX, LABEL_PX)
+    def __init__(self, page, house_ids: tuple[str, ...], label_prefixes: tuple[str, ...] | None = None):
+        # The layout leaves room for each label's prefix: the id, and the mark of a measured house.
+        self.layout = lay = community_layout(label_prefixes or house_ids, FRAME_PX, LABEL_PX)
         self.house_ids = house_ids
         named = {f"house:{h}": tuple(map(float, xy)) for h, xy in zip(house_ids, lay.house_xy, strict=True)}
         named.update(bus=tuple(map(float, lay.bus_xy)), grid=tuple(map(float, lay.grid_xy)))
@@ -425,3 +426,47 @@ def test_the_page_takes_its_ticks_from_the_shared_feed(dashboard, server):
     houses = {h["house_id"]: h["net_power_w"] / 1000.0 for h in state["houses"]}
     assert shown["id"] == list(houses)
     assert shown["n"] == pytest.approx([houses[h] for h in shown["id"]], abs=0.006)
+
+
+def test_a_real_meter_on_the_broker_shows_up_in_the_graph_marked_and_with_its_age(browser, tmp_path):
+    """A house with source: mqtt: after its meter publishes on the broker, the page shows it with
+    the meter's power and the (meter) mark, and its tooltip says it is measured and how old the data is."""
+    from broker_support import Broker, mosquitto_path
+    from server_support import free_port
+    from test_mqtt import publish
+
+    if mosquitto_path() is None:
+        if os.environ.get("LEG_REQUIRE_BROKER") == "1":
+            pytest.fail("no mosquitto (apt-get install mosquitto); LEG_REQUIRE_BROKER=1 forbids skipping", pytrace=False)
+        pytest.skip("no mosquitto at /usr/sbin/mosquitto or on PATH")
+    topic = "AA-11-BB-22-CC-01/SENSOR"
+    with Broker(tmp_path, free_port()) as broker:
+        config = {
+            "houses": [{"source": "mqtt", "topic": topic}, {}, {}, {}],
+            "update_interval_ms": 500,
+            "mqtt": {"enabled": True, "broker": broker.url, "publish_interval_s": 5.0, "client_id": "browser-meter", "stale_after_s": 120.0},
+        }
+        with Server(tmp_path, config=config) as srv:
+            deadline = time.monotonic() + 30
+            while not get_json(srv.base + "/healthz")[1].get("mqtt", {}).get("connected") and time.monotonic() < deadline:
+                time.sleep(0.2)
+            publish(broker.port, topic, [b'{"SMid": "60222760", "Pi": 0.0, "Po": 3.2, "ts": 1}'])
+            context = browser.new_context(viewport=VIEWPORT)
+            try:
+                [(page, errors)] = open_dashboards([context], srv.base)
+                deadline = time.monotonic() + 30
+                while True:
+                    geo = FlowGraphGeometry(page, house_ids_now(srv), ("H001 (meter)", "H002", "H003", "H004"))
+                    labels = geo.labels or []
+                    if any(t.startswith("H001 (meter) +3.2 kW") for t in labels) or time.monotonic() > deadline:
+                        break
+                    page.wait_for_timeout(500)
+                assert any(t.startswith("H001 (meter) +3.2 kW") for t in labels), labels
+                assert any(t.startswith("H002 ") and "(meter)" not in t for t in labels), labels
+                x, y = geo.house("H001")
+                text = hover_tooltip(page, x, y, "measured")
+                assert re.search(r"Source:\s*measured, \d+ s old", text), text
+                assert re.search(r"Net power:\s*\+3\.20 kW", text), text
+                assert errors == []
+            finally:
+                context.close()

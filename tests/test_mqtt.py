@@ -13,7 +13,9 @@ import os
 import re
 import signal
 import time
+import urllib.request
 
+import paho.mqtt.client as paho
 import pytest
 from broker_support import Broker, Subscriber, mosquitto_path
 from conftest import make_sim
@@ -195,4 +197,75 @@ def test_messages_are_json_documents(broker):
     finally:
         link.stop()
         sim.stop()
+        sub.close()
+
+
+def publish(port: int, topic: str, payloads: list[bytes]) -> None:
+    """Publish `payloads` on `topic` as a meter would, and wait until the broker has them."""
+    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"meter-{time.monotonic_ns()}")
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    try:
+        for payload in payloads:
+            client.publish(topic, payload, qos=1).wait_for_publish(5.0)
+    finally:
+        client.loop_stop()
+        client.disconnect()
+
+
+def house(srv: Server, house_id: str) -> dict:
+    _, state = get_json(srv.base + "/api/state")
+    return next(h for h in state["houses"] if h["house_id"] == house_id)
+
+
+def test_a_real_meter_shows_up_its_bad_messages_are_counted_and_its_silence_is_stale(tmp_path, broker):
+    """A house with source: mqtt takes its power from a meter on the broker: valid messages show in
+    /api/state with their age, bad ones are counted by reason and change nothing, silence turns
+    it stale (0 W), the balance holds throughout, and the simulator does not publish it itself."""
+    meter_topic = "AA-11-BB-22-CC-01/SENSOR"
+    config = {
+        "houses": [{"source": "mqtt", "topic": meter_topic}, {}, {}],
+        "update_interval_ms": 200,
+        "mqtt": {"enabled": True, "broker": broker.url, "publish_interval_s": 1.0, "client_id": "measured", "stale_after_s": 4.0},
+    }
+    sub = Subscriber(broker.port, ("+/SENSOR",))
+    srv = Server(tmp_path, config).start()
+    try:
+        assert sub.wait_for(lambda: get_json(srv.base + "/healthz")[1].get("mqtt", {}).get("connected"))
+        assert house(srv, "H001")["stale"] is True and house(srv, "H001")["data_age_s"] is None
+        ts = int(time.time())
+        publish(broker.port, meter_topic, [json.dumps({"SMid": "60222760", "Pi": 0.0, "Po": 2.345, "ts": ts}).encode()])
+        assert sub.wait_for(lambda: house(srv, "H001")["stale"] is False)
+        h1 = house(srv, "H001")
+        assert h1["source"] == "mqtt" and h1["net_power_w"] == pytest.approx(2345.0) and 0.0 <= h1["data_age_s"] < 4.0
+        assert house(srv, "H002")["source"] == "model"
+        bad = [b"not json", b"[1]", b'{"Pi": -1, "Po": 0}', b'{"Pi": 999, "Po": 0}', json.dumps({"Pi": 5.0, "Po": 0.0, "ts": ts - 10}).encode()]
+        publish(broker.port, meter_topic, bad)
+        expected = {"not JSON": 1, "not an object": 1, "bad power": 1, "out of range": 1, "out of order": 1}
+
+        def rejected() -> dict:
+            counts = get_json(srv.base + "/healthz")[1]["mqtt"]["meter_messages_rejected"]
+            return {reason: n for reason, n in counts.items() if n}
+
+        assert sub.wait_for(lambda: rejected() == expected), rejected()
+        assert house(srv, "H001")["net_power_w"] == pytest.approx(2345.0)  # nothing bad reached the balance
+        metrics = urllib.request.urlopen(srv.base + "/metrics", timeout=10).read().decode()
+        assert 'leg_mqtt_messages_rejected_total{reason="out of order"} 1.0' in metrics
+        assert "leg_mqtt_messages_received_total 1.0" in metrics
+        # Silence: after stale_after_s the house counts as 0 W, said plainly.
+        assert sub.wait_for(lambda: house(srv, "H001")["stale"] is True, timeout_s=15.0)
+        _, state = get_json(srv.base + "/api/state")
+        h1 = state["houses"][0]
+        assert h1["net_power_w"] == 0.0 and h1["data_age_s"] >= 4.0
+        c = state["community"]
+        assert c["total_production_w"] - c["total_consumption_w"] == pytest.approx(
+            state["grid"]["grid_export_w"] - state["grid"]["grid_import_w"], abs=1e-6
+        )
+        # The simulator publishes the two simulated houses, never the measured one.
+        assert sub.wait_for(lambda: len({t for t, _ in meter_messages(sub)}) >= 2)
+        topics = {t for t, _, _, _ in sub.snapshot()}
+        assert meter_topic in topics  # the test's own messages
+        assert len({t for t, _ in meter_messages(sub)}) == 2
+    finally:
+        srv.stop()
         sub.close()

@@ -173,13 +173,20 @@ def house_prefix(house_id: str) -> str:
     return house_id if len(house_id) <= gl.ID_CHARS else house_id[: gl.ID_CHARS - 1] + "…"
 
 
+#: Marks of a measured house's label: its meter speaks, or has been silent too long (the same length).
+METER_MARK, STALE_MARK = " (meter)", " (stale)"
+
+
 def snapshot_house_prefix(snap: Snapshot, index: int) -> str:
     """The label prefix of house `index` of `snap`: its id, marked "(meter)" when a real meter
-    gives its power and "(stale)" when that meter has been silent too long."""
-    prefix = house_prefix(snap.house_ids[index])
+    gives its power and "(stale)" when that meter has been silent too long; the id is cut so
+    that the whole prefix stays within the characters the layout leaves for it."""
+    house_id = snap.house_ids[index]
     if not snap.is_measured(index):
-        return prefix
-    return f"{prefix} ({'stale' if snap.stale[index] else 'meter'})"
+        return house_prefix(house_id)
+    mark = STALE_MARK if snap.stale[index] else METER_MARK
+    room = gl.ID_CHARS - len(mark)
+    return (house_id if len(house_id) <= room else house_id[: room - 1] + "…") + mark
 
 
 def group_prefix(role: str, count: int) -> tuple[str, int]:
@@ -724,10 +731,12 @@ class FlowGraph(View):
         self._overview = len(ids) > self.detail_limit
         if self._overview:
             id_chars = per_snapshot(snap, "graph.id_chars", lambda: max((len(h) for h in ids), default=1))
+            if snap.measured.any():  # a measured house's label has its mark
+                id_chars = gl.ID_CHARS
             lay = gl.overview_layout(id_chars, len(ids), self.top_n, self.frame_px, self.label_px)
             roles = gl.overview_roles(self.top_n)
         else:
-            lay = gl.community_layout(ids, self.frame_px, self.label_px)
+            lay = gl.community_layout(tuple(snapshot_house_prefix(snap, i) for i in range(len(ids))), self.frame_px, self.label_px)
             roles = ("house",) * len(ids)
         self._layout = lay
         self._roles = roles

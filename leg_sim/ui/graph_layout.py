@@ -235,9 +235,10 @@ def ring_layout(slot_chars: tuple[int, ...], slot_lines: tuple[int, ...], frame_
     return dataclasses.replace(squeezed, slot_chars=tuple(int(c) for c in chars), slot_lines=tuple(int(n) for n in lines), fits=False)
 
 
-def community_layout(house_ids: tuple[str, ...], frame_px: float = FRAME_PX, label_px: float = LABEL_PX) -> GraphLayout:
-    """Detailed layout: one slot per house, in display order; cached per house set and frame."""
-    return _community_layout(tuple(house_label_chars(h) for h in house_ids), float(frame_px), float(label_px))
+def community_layout(house_labels: tuple[str, ...], frame_px: float = FRAME_PX, label_px: float = LABEL_PX) -> GraphLayout:
+    """Detailed layout: one slot per house, in display order, for labels that start with
+    `house_labels` (ids, or ids with a mark); cached per label set and frame."""
+    return _community_layout(tuple(house_label_chars(h) for h in house_labels), float(frame_px), float(label_px))
 
 
 @functools.lru_cache(maxsize=16)
