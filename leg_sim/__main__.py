@@ -2,7 +2,8 @@
 
 * ``check-config [PATH]`` validates a config and prints a one-line summary.
 * ``run [PATH]`` runs the engine headless and prints one line per tick.
-* ``serve [PATH]`` starts the dashboard server (see leg_sim.server.launch).
+* ``serve [PATH] [--worker]`` starts the dashboard server (see leg_sim.server.launch); a
+  worker runs no simulation and shows an engine's through the broker (leg_sim.server.cluster).
 * ``settings --markdown|--yaml`` prints the README's configuration tables or the
   shipped config.yaml, both generated from leg_sim.settings.
 
@@ -35,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("config", nargs="?", default=None, help=f"YAML file (default: ${ENV_CONFIG} or config.yaml)")
         if name == "run":
             p.add_argument("--ticks", type=int, default=0, help="stop after this many ticks (0 = run until Ctrl-C)")
+        if name == "serve":
+            p.add_argument("--worker", action="store_true", help="show the community of an engine (mqtt.workers: true) through the broker")
     p = sub.add_parser("settings", help="print the configuration tables (Markdown) or config.yaml, from the declarations")
     form = p.add_mutually_exclusive_group(required=True)
     form.add_argument("--markdown", action="store_true", help="the README's configuration tables")
@@ -60,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from leg_sim.server.launch import serve
 
-        return serve(settings)
+        return serve(settings, worker=args.worker)
 
     from leg_sim.engine import Simulation
 

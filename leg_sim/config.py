@@ -52,6 +52,8 @@ YEARS = (1971, 2199)
 ENV_CONFIG = "LEG_CONFIG"
 ENV_PORT = "PORT"
 ENV_READ_ONLY = "LEG_READ_ONLY"
+#: Set to ROLE_WORKER by `serve --worker`: the server shows an engine's community (leg_sim.server.cluster).
+ENV_ROLE, ROLE_WORKER = "LEG_ROLE", "worker"
 
 #: Every default as a nested dict (derived from leg_sim.settings).
 DEFAULTS: dict[str, Any] = defaults()

@@ -27,7 +27,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ from leg_sim.config import Settings, load_config
 from leg_sim.history import History
 from leg_sim.meters import MeterInbox
 from leg_sim.model import Community, CommunityChain, Grid, set_constant, weather_source
-from leg_sim.settings import SETTINGS, setting
+from leg_sim.settings import SETTINGS, live_settings, setting
 from leg_sim.snapshot import Snapshot
 from leg_sim.state_store import SAVE_EVERY_S, SavedState, StateStore, config_identity
 
@@ -55,6 +55,10 @@ STALE_INTERVALS = 5
 MIN_STALE_S = 2.0
 #: The same tick error is logged at most once in this long; the repeats are counted. [s]
 ERROR_LOG_EVERY_S = 60.0
+
+
+#: The live parameters: every live setting, and pause.
+CONTROLLED = (*(s.name for s in live_settings()), "paused")
 
 
 def stale_after_s(interval_ms: float) -> float:
@@ -158,6 +162,10 @@ class Simulation(param.Parameterized):
         self._saved_monotonic = time.monotonic()
         #: The tick the simulation continued from after a restart (0: it started fresh).
         self.restored_tick = 0
+        #: True once this simulation shows another process's ticks (:meth:`follow`) instead of its own;
+        #: `applying_remote` while it takes that engine's parameters.
+        self.following = False
+        self.applying_remote = False
         if self._store is not None:
             saved = self._store.load(self._identity)
             if saved is not None:
@@ -184,8 +192,37 @@ class Simulation(param.Parameterized):
 
     @property
     def running(self) -> bool:
-        """True while the background loop is alive."""
-        return self._thread is not None and self._thread.is_alive()
+        """True while the background loop is alive, or (a follower) while it follows an engine."""
+        return self.following or (self._thread is not None and self._thread.is_alive())
+
+    # ------------------------------------------------------------------ following another process's engine
+    def live_values(self) -> dict[str, Any]:
+        """The live parameters (:data:`CONTROLLED`) as they are now, JSON-ready."""
+        return {name: getattr(self, name) for name in CONTROLLED}
+
+    def follow(self, snap: Snapshot, live: Mapping[str, Any]) -> None:
+        """Show a snapshot another process's engine computed as this simulation's own tick: its live
+        parameters take the engine's values `live` (while :attr:`applying_remote` is set, so a
+        watcher can tell them from a viewer's change), the history gets its row and every listener
+        runs, as after :meth:`step`. Never call on a simulation that ticks itself (:meth:`start`).
+        A tick number lower than the last one means the engine started over: the history restarts."""
+        with self._step_lock:
+            self.following = True
+            known = {k: v for k, v in live.items() if k in CONTROLLED and getattr(self, k) != v}
+            if known:
+                self.applying_remote = True
+                try:
+                    self.param.update(**known)
+                except (ValueError, TypeError) as exc:  # a value this side's declarations refuse: keep ours
+                    log.warning("engine parameters not taken: %s", str(exc).splitlines()[0][:200])
+                finally:
+                    self.applying_remote = False
+            if snap.tick < self._tick:
+                self.history.clear()
+            self.history.append(snap.history_row(), dt_s=snap.dt_s)
+            self._tick = snap.tick
+            self.last_tick_monotonic = self.loop_heartbeat = time.monotonic()
+            set_constant(self.feed, "snapshot", snap)
 
     def history_frame(self, seconds: float | None = None) -> pd.DataFrame:
         """Community history as a DataFrame (last `seconds` of simulated time, or all kept)."""

@@ -159,6 +159,15 @@ class History:
     def __len__(self) -> int:
         return self._size
 
+    def clear(self) -> None:
+        """Forget every row and minute (the ticks it held were of a run that started over)."""
+        with self._lock:
+            self._next = self._size = 0
+            self._minute[:] = -1
+            self._covered_s[:] = 0.0
+            self._energy_ws[:] = 0.0
+            self._latest_s = math.nan
+
     @property
     def latest_time_s(self) -> float:
         """Simulated time of the newest row (NaN when empty). [s since epoch]"""

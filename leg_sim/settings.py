@@ -259,6 +259,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("mqtt.discovery", "boolean", True, "Announce the sensors for Home Assistant MQTT discovery"),
     Setting(
+        "mqtt.workers", "boolean", False,
+        "true publishes every tick's snapshot on {topic_prefix}/engine/snapshot and takes control changes from "
+        "{topic_prefix}/engine/command, for worker servers (python -m leg_sim serve --worker) that show this engine's community",
+    ),
+    Setting(
         "mqtt.stale_after_s", "number", 60.0,
         "A measured house (houses[].source: mqtt) with no valid message for this long is shown as stale and counts as 0 W",
         unit="s", bounds=(1.0, 86_400.0),

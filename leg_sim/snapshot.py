@@ -10,6 +10,7 @@ snapshot, however many clients ask.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import functools
 import json
@@ -234,3 +235,65 @@ class Snapshot:
             "self_sufficiency": math.nan if self.self_sufficiency is None else self.self_sufficiency,
             "self_consumption": math.nan if self.self_consumption is None else self.self_consumption,
         }
+
+    # ------------------------------------------------------------------ wire form (engine -> workers)
+    def to_wire(self, extra: Mapping[str, Any] | None = None) -> bytes:
+        """The whole snapshot as compact JSON bytes for another process (:func:`from_wire`):
+        arrays as base64 of their little-endian bytes, so every value arrives exactly.
+        `extra` (JSON-ready) travels along under ``"extra"``."""
+        doc: dict[str, Any] = {"v": WIRE_VERSION}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                a = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<"))
+                doc[f.name] = {"dtype": a.dtype.str, "b64": base64.b64encode(a.tobytes()).decode("ascii")}
+            elif f.name == "timestamp":
+                doc[f.name] = value.isoformat()
+            elif f.name == "energy_kwh":
+                doc[f.name] = dict(value)
+            elif f.name == "house_ids":
+                doc[f.name] = list(value)
+            else:
+                doc[f.name] = value
+        doc["extra"] = dict(extra or {})
+        return json.dumps(doc, allow_nan=True, separators=(",", ":")).encode()
+
+
+#: Version of :meth:`Snapshot.to_wire`'s document; a reader refuses another.
+WIRE_VERSION = 1
+_WIRE_DTYPES = {"<f8", "<i8", "<i4", "<i2", "|i1", "|b1", "|u1"}
+
+
+def from_wire(payload: bytes | bytearray) -> tuple[Snapshot, dict[str, Any]]:
+    """(snapshot, extra) from :meth:`Snapshot.to_wire`'s bytes; ValueError for anything else."""
+    try:
+        doc = json.loads(payload)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"not JSON: {str(exc)[:80]}") from None
+    if not isinstance(doc, dict) or doc.get("v") != WIRE_VERSION:
+        raise ValueError(f"not a version {WIRE_VERSION} snapshot")
+    values: dict[str, Any] = {}
+    try:
+        count = len(doc["house_ids"])
+        for f in dataclasses.fields(Snapshot):
+            raw = doc[f.name]
+            if isinstance(raw, dict) and "b64" in raw:
+                if raw.get("dtype") not in _WIRE_DTYPES:
+                    raise ValueError(f"{f.name}: dtype {raw.get('dtype')!r}")
+                a = np.frombuffer(base64.b64decode(raw["b64"], validate=True), dtype=np.dtype(raw["dtype"])).copy()
+                if len(a) != count:
+                    raise ValueError(f"{f.name}: {len(a)} values for {count} houses")
+                a.flags.writeable = False
+                values[f.name] = a
+            elif f.name == "timestamp":
+                values[f.name] = pd.Timestamp(raw)
+            elif f.name == "house_ids":
+                values[f.name] = tuple(str(h) for h in raw)
+            elif f.name == "energy_kwh":
+                values[f.name] = {str(k): float(v) for k, v in raw.items()}
+            else:
+                values[f.name] = raw
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise ValueError(f"not a snapshot: {str(exc)[:80]}") from None
+    extra = doc.get("extra")
+    return Snapshot(**values), extra if isinstance(extra, dict) else {}

@@ -44,6 +44,7 @@ KEYS = {
     "mqtt.discovery_prefix": ({"a": 1}, "home+assistant"),
     "mqtt.discovery": ("sure", None),
     "mqtt.stale_after_s": ("soon", 0.5),
+    "mqtt.workers": ("yes please", None),
 }
 
 

@@ -22,9 +22,9 @@ import threading
 from typing import Any
 
 from leg_sim import state_store
-from leg_sim.config import ENV_READ_ONLY, load_config
+from leg_sim.config import ENV_READ_ONLY, ENV_ROLE, ROLE_WORKER, load_config
 from leg_sim.engine import Simulation
-from leg_sim.server import admission, feed, guards, mqtt_link, security
+from leg_sim.server import admission, cluster, feed, guards, mqtt_link, security
 
 log = logging.getLogger("leg_sim.server")
 
@@ -48,6 +48,14 @@ def start_simulation() -> Simulation:
             state_path = security.state_dir(os.environ) / state_store.FILE_NAME
             # LEG_READ_ONLY can switch the controls off; it never switches on what the config switched off.
             extra: dict[str, Any] = {"read_only": True} if env_read_only() else {}
+            if os.environ.get(ENV_ROLE) == ROLE_WORKER:
+                # A worker: no simulation of its own and no state; it shows the engine's (leg_sim.server.cluster).
+                sim = Simulation(settings, **extra)
+                feed.start(sim)
+                atexit.register(cluster.start_worker(sim, os.environ).stop)
+                log.info("worker started: follows the engine on %s", settings["mqtt.broker"])
+                _simulation = sim
+                return sim
             sim = Simulation(settings, state_path=state_path, **extra)
             sim.start()
             # One frame per tick for every page (leg_sim.server.feed).

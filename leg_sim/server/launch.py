@@ -19,7 +19,7 @@ import os
 import sys
 from pathlib import Path
 
-from leg_sim.config import ENV_CONFIG, ConfigError, Settings, resolve_port
+from leg_sim.config import ENV_CONFIG, ENV_ROLE, ROLE_WORKER, ConfigError, Settings, resolve_port
 from leg_sim.server import security
 
 
@@ -61,13 +61,18 @@ def panel_command(port: int, environ=None, origins: list[str] | None = None) -> 
     return cmd
 
 
-def serve(settings: Settings) -> int:
-    """Replace this process with `panel serve` (so signals and exit codes pass straight through)."""
+def serve(settings: Settings, worker: bool = False) -> int:
+    """Replace this process with `panel serve` (so signals and exit codes pass straight through).
+    With `worker`, the server shows the engine's community over the broker (:mod:`leg_sim.server.cluster`)."""
     try:
         port = resolve_port(settings)
+        if worker and not settings["mqtt.enabled"]:
+            raise ConfigError(f"{settings.source}: serve --worker needs mqtt.enabled: true and the engine's broker in mqtt.broker")
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if worker:
+        os.environ[ENV_ROLE] = ROLE_WORKER
     if settings.source not in ("config", "<dict>"):
         os.environ[ENV_CONFIG] = str(Path(settings.source).resolve())
     address = os.environ.get("LEG_ADDRESS", "0.0.0.0")

@@ -19,6 +19,10 @@ class, unit, state class and the availability topic, so a Home Assistant
 instance shows them with no YAML. A house that leaves the community has its
 configs removed (an empty retained message).
 
+With ``mqtt.workers`` it is also the engine of worker servers: each tick's snapshot
+goes out on ``{topic_prefix}/engine/snapshot`` and commands come in on
+``{topic_prefix}/engine/command`` (:mod:`leg_sim.server.cluster`).
+
 Real meters come in the other way: for every house with ``source: mqtt`` the link
 subscribes to its ``topic`` and hands each message to the simulation's
 :class:`~leg_sim.meters.MeterInbox`, which checks it and keeps the latest valid
@@ -50,6 +54,7 @@ import paho.mqtt.client as paho
 
 from leg_sim import meters
 from leg_sim.config import broker_address
+from leg_sim.server import cluster
 from leg_sim.snapshot import Snapshot, json_float
 
 log = logging.getLogger("leg_sim.mqtt")
@@ -202,6 +207,12 @@ class MqttLink:
         #: Topics of the measured houses (source: mqtt), subscribed on every connection.
         self.meter_topics = tuple(h.topic for h in self.settings.house_overrides if h.source == "mqtt")
         self.inbox: meters.MeterInbox = sim.chain.inbox
+        #: Serving workers: each tick's snapshot out, their commands in (leg_sim.server.cluster).
+        self.workers = bool(self.settings["mqtt.workers"])
+        self.desk = cluster.CommandDesk(sim, lambda topic, payload: self._publish(topic, payload)) if self.workers else None
+        self._shared: Snapshot | None = None
+        #: Snapshots published for workers.
+        self.snapshots_shared = 0
         self._down_logged = False
         client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=str(self.settings["mqtt.client_id"]), clean_session=True)
         user = environ.get(ENV_USERNAME)
@@ -248,8 +259,11 @@ class MqttLink:
         self._down_logged = False
         log.info("MQTT connected to %s", self.url)
         client.publish(self.topics.status, ONLINE, qos=1, retain=True)
-        if self.meter_topics:
-            client.subscribe([(topic, 0) for topic in self.meter_topics])
+        subscriptions = [(topic, 0) for topic in self.meter_topics]
+        if self.desk is not None:
+            subscriptions.append((self.desk.topics.command, 1))
+        if subscriptions:
+            client.subscribe(subscriptions)
         self._announced = {}  # announce everything again: the broker may have lost its retained messages
         self._wake.set()
 
@@ -267,13 +281,19 @@ class MqttLink:
             log.warning("MQTT broker %s went away (%s); reconnecting", self.url, reason)
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
-        """A measured house's meter spoke: the inbox checks the message and keeps it if valid."""
+        """A measured house's meter spoke (the inbox checks the message and keeps it if valid), or a
+        worker sent a command."""
+        if self.desk is not None and message.topic == self.desk.topics.command:
+            self.desk.receive(message.payload)
+            return
         self.inbox.receive(message.topic, message.payload)
 
     # ------------------------------------------------------------------ publishing (the link's thread)
     def _on_snapshot(self, snap: Snapshot) -> None:
         """Engine thread: keep the newest snapshot; the link's thread publishes."""
         self._latest = snap
+        if self.workers:
+            self._wake.set()
 
     def _address(self, house_id: str) -> tuple[str, str]:
         known = self._addresses.get(house_id)
@@ -325,6 +345,15 @@ class MqttLink:
         self._publish(self.topics.community, json.dumps(community_message(snap), separators=(",", ":")))
         self.last_round_s = time.monotonic() - start
 
+    def _share(self, snap: Snapshot) -> None:
+        """Publish `snap` for the workers, retained (a worker that connects sees the newest at once)."""
+        self._shared = snap
+        try:
+            self._publish(self.desk.topics.snapshot if self.desk else "", snap.to_wire({"live": self.sim.live_values()}), retain=True)
+            self.snapshots_shared += 1
+        except Exception:  # one snapshot that cannot be sent must not end the link
+            log.exception("sharing a snapshot failed")
+
     def _run(self) -> None:
         next_s = time.monotonic()
         while not self._stop.is_set():
@@ -333,6 +362,8 @@ class MqttLink:
             if self._stop.is_set():
                 return
             snap = self._latest
+            if self.workers and snap is not None and snap is not self._shared and self.connected:
+                self._share(snap)
             if snap is None or time.monotonic() < next_s:
                 continue
             if not self.connected:
@@ -351,7 +382,9 @@ class MqttLink:
         counts = self.inbox.counts()
         return {"broker": self.url, "connected": self.connected, "messages_sent": self.sent, "messages_dropped": self.dropped,
                 "rounds_skipped": self.skipped_rounds, "last_round_ms": round(self.last_round_s * 1000.0, 1),
-                "meter_topics": len(self.meter_topics), "meter_messages_taken": counts["accepted"], "meter_messages_rejected": counts["rejected"]}
+                "meter_topics": len(self.meter_topics), "meter_messages_taken": counts["accepted"], "meter_messages_rejected": counts["rejected"],
+                **({"snapshots_shared": self.snapshots_shared, "commands_applied": self.desk.applied, "commands_refused": self.desk.refused,
+                    "histories_sent": self.desk.histories} if self.desk is not None else {})}
 
 
 _link: list[MqttLink] = []

@@ -34,7 +34,7 @@ import pandas as pd
 from tornado.ioloop import IOLoop
 from tornado.web import RequestHandler
 
-from leg_sim.server import admission, backpressure, feed, looplag, metrics, mqtt_link, session
+from leg_sim.server import admission, backpressure, cluster, feed, looplag, metrics, mqtt_link, session
 from leg_sim.server.engine_host import start_simulation
 from leg_sim.snapshot import json_float
 
@@ -75,6 +75,9 @@ def health(sim: Any) -> tuple[int, dict]:
     the_link = mqtt_link.link()
     if the_link is not None:
         body["mqtt"] = the_link.health()
+    the_worker = cluster.worker()
+    if the_worker is not None:
+        body["engine"] = the_worker.health()
     body["memory_rss_mb"] = rss_mb()
     body["event_loop_lag_ms"] = looplag.max_lag_ms()
     body["gc_pause_ms"] = looplag.max_gc_pause_ms()

@@ -36,15 +36,12 @@ from typing import Any
 import panel as pn
 import param
 
-from leg_sim.engine import Simulation
+from leg_sim.engine import CONTROLLED, Simulation  # CONTROLLED: parameters with a widget, in display order
 from leg_sim.settings import ControlError, Setting, control_bounds, control_presets, control_value, live_settings
 from leg_sim.snapshot import Snapshot
 from leg_sim.ui.view import View
 
 log = logging.getLogger("leg_sim.ui")
-
-#: Parameters with a widget, in display order: every live setting, then pause.
-CONTROLLED = (*tuple(s.name for s in live_settings()), "paused")
 
 
 #: Units whose values read as a factor: a preset of 3600 shows as "3,600×".
