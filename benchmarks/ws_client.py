@@ -6,12 +6,14 @@ does, the session's ``/feed`` websocket (``feed=True``, the default), and then
 just receives: it counts the payload bytes of every server message and notes,
 for each tick shown, how long after the tick was computed the message arrived
 (the KPI values' ``wall`` stamp in a Bokeh patch, or a feed frame's ``wall``).
-It does not render anything.
+It keeps the cookies the server (or a proxy in front of it) sets, and sends them with
+both websockets, as a browser does. It does not render anything.
 """
 
 from __future__ import annotations
 
 import contextlib
+import http.cookiejar
 import json
 import re
 import socket
@@ -28,13 +30,14 @@ TOKEN = re.compile(r'"token":"([^"]+)"')
 WALL = re.compile(r'\["wall",\["([0-9.]+)"\]\]')
 
 
-def session_token(base_url: str, timeout_s: float = 30.0) -> str:
+def session_token(base_url: str, timeout_s: float = 30.0, jar: http.cookiejar.CookieJar | None = None) -> str:
     """The session token of a fresh page. A busy server's 503 page is retried after its
-    Retry-After, as the page's own refresh would, until `timeout_s`."""
+    Retry-After, as the page's own refresh would, until `timeout_s`. Cookies set go into `jar`."""
     deadline = time.monotonic() + timeout_s
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar)) if jar is not None else None
     while True:
         try:
-            with urllib.request.urlopen(base_url + "/main", timeout=timeout_s) as r:
+            with (opener.open if opener else urllib.request.urlopen)(base_url + "/main", timeout=timeout_s) as r:
                 page = r.read().decode()
             break
         except urllib.error.HTTPError as e:
@@ -79,13 +82,19 @@ class BokehClient:
         self._ws: websocket.WebSocket | None = None
         self._thread: threading.Thread | None = None
         self._closing = False
+        self.jar = http.cookiejar.CookieJar()
+
+    @property
+    def cookie(self) -> str | None:
+        """The cookies to send with a websocket, as a browser would; None without any."""
+        return "; ".join(f"{c.name}={c.value}" for c in self.jar) or None
 
     def start(self) -> BokehClient:
-        token = session_token(self.base_url, self.timeout_s)
+        token = session_token(self.base_url, self.timeout_s, self.jar)
         host = self.base_url.split("//", 1)[1]
         self._session_id = get_session_id(token)
         self._ws = websocket.create_connection(
-            f"ws://{host}/main/ws", subprotocols=["bokeh", token], timeout=self.timeout_s, origin=self.base_url
+            f"ws://{host}/main/ws", subprotocols=["bokeh", token], timeout=self.timeout_s, origin=self.base_url, cookie=self.cookie
         )
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -154,7 +163,9 @@ class BokehClient:
         """Receive the page's feed frames, as the page's script does (leg_sim.ui.feed)."""
         host = self.base_url.split("//", 1)[1]
         try:
-            self._feed_ws = websocket.create_connection(f"ws://{host}/feed?id={self._session_id}", timeout=self.timeout_s, origin=self.base_url)
+            self._feed_ws = websocket.create_connection(
+                f"ws://{host}/feed?id={self._session_id}", timeout=self.timeout_s, origin=self.base_url, cookie=self.cookie
+            )
             while True:
                 frame = self._feed_ws.recv()
                 received = time.time()

@@ -3,21 +3,29 @@ with a real mosquitto. Sessions on both workers see the engine's ticks, a contro
 through one worker shows on the engine and the other worker within two ticks, a worker catches up
 with the engine's history when it starts, a worker that dies affects no other, workers go on when
 the engine restarts, and the engine refuses bad commands as it refuses a browser's bad values.
+Debian's nginx, run with deploy/nginx-workers.conf, spreads browsers over both workers and keeps
+each page's websockets with the worker that built it.
 
-Without mosquitto the module is skipped; with ``LEG_REQUIRE_BROKER=1`` (CI) it fails instead.
+Without mosquitto the module is skipped; with ``LEG_REQUIRE_BROKER=1`` (CI) it fails instead. The
+nginx test is skipped without nginx; with ``LEG_REQUIRE_NGINX=1`` (CI) it fails instead.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
+import subprocess
 import time
+from pathlib import Path
 
 import paho.mqtt.client as paho
 import pytest
+import yaml
 from broker_support import Broker, mosquitto_path
-from server_support import Server, free_port, get_json
+from server_support import REPO, Server, free_port, get_json
 from test_security import _houses_slider
 
 from benchmarks.ws_client import BokehClient, RawSession
@@ -54,11 +62,15 @@ def cluster(tmp_path_factory):
             "mqtt": {"enabled": True, "workers": True, "broker": broker.url, "client_id": "engine", "publish_interval_s": 60.0},
         }
         engine = Server(tmp, config).start()
+        proxy_port = free_port()
         try:
             assert wait_until(lambda: state(engine)["tick"] >= 6)  # some history before the workers start
-            workers = [Server(tmp, config, env={"LEG_ROLE": "worker"}).start() for _ in range(2)]
+            workers = [
+                Server(tmp, config, env={"LEG_ROLE": "worker"}, extra=("--allow-websocket-origin", f"127.0.0.1:{proxy_port}")).start()
+                for _ in range(2)
+            ]
             try:
-                yield broker, engine, workers, config, tmp
+                yield broker, engine, workers, proxy_port, tmp
             finally:
                 for w in workers:
                     w.stop()
@@ -144,8 +156,66 @@ def test_the_engine_refuses_bad_commands_and_limits_their_rate(cluster):
         sender.disconnect()
 
 
+def nginx_path() -> str | None:
+    return "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else shutil.which("nginx")
+
+
+def test_nginx_with_the_sample_config_spreads_browsers_and_keeps_each_page_with_its_worker(cluster):
+    _, _, workers, proxy_port, tmp = cluster
+    nginx = nginx_path()
+    if nginx is None:
+        if os.environ.get("LEG_REQUIRE_NGINX") == "1":
+            pytest.fail("no nginx (apt-get install nginx); LEG_REQUIRE_NGINX=1 forbids skipping", pytrace=False)
+        pytest.skip("no nginx at /usr/sbin/nginx or on PATH (apt-get install nginx)")
+    prefix = Path(tmp) / "nginx"
+    prefix.mkdir(exist_ok=True)
+    # The sample as shipped, with the test's addresses: its worker ports and a loopback listener.
+    sample = (REPO / "deploy" / "nginx-workers.conf").read_text()
+    sample = sample.replace("127.0.0.1:8051", f"127.0.0.1:{workers[0].port}").replace("127.0.0.1:8052", f"127.0.0.1:{workers[1].port}")
+    sample, listens = re.subn(r"listen 80;", f"listen 127.0.0.1:{proxy_port};", sample)
+    assert listens == 1
+    (prefix / "leg.conf").write_text(sample)
+    main = prefix / "nginx.conf"
+    main.write_text(
+        f"worker_processes 1;\npid {prefix}/nginx.pid;\nerror_log {prefix}/error.log;\nevents {{}}\n"
+        f"http {{\n  access_log off;\n  client_body_temp_path {prefix}/body;\n  proxy_temp_path {prefix}/proxy;\n"
+        f"  fastcgi_temp_path {prefix}/fcgi;\n  uwsgi_temp_path {prefix}/uwsgi;\n  scgi_temp_path {prefix}/scgi;\n"
+        f"  include {prefix}/leg.conf;\n}}\n"
+    )
+    check = subprocess.run([nginx, "-t", "-p", str(prefix), "-c", str(main)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    proc = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(main), "-g", "daemon off;"], stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{proxy_port}"
+    clients: list[BokehClient] = []
+    try:
+        assert wait_until(lambda: _answers(base), 10)
+        before = [get_json(w.base + "/healthz")[1]["feeds"] for w in workers]
+        clients = [BokehClient(base).start() for _ in range(16)]
+        assert all(c.pulled.wait(60) for c in clients)
+        assert all(c.cookie and c.cookie.startswith("leg_worker=") for c in clients)
+        # Every page's feed reached the worker that holds its session: frames flow, nothing was refused.
+        assert wait_until(lambda: all(c.feed_frames >= 3 for c in clients), 20), [(c.feed_frames, c.error) for c in clients]
+        assert all(c.error is None for c in clients), [c.error for c in clients]
+        feeds = [get_json(w.base + "/healthz")[1]["feeds"] - b for w, b in zip(workers, before, strict=True)]
+        assert sum(feeds) == 16 and min(feeds) >= 1, feeds  # both workers serve (all on one: 1 in 32,768)
+        assert abs(state(workers[0])["tick"] - state(workers[1])["tick"]) <= 1
+    finally:
+        for c in clients:
+            c.close()
+        proc.terminate()
+        proc.wait(10)
+
+
+def _answers(base: str) -> bool:
+    try:
+        return get_json(base + "/healthz", timeout_s=2)[0] == 200
+    except OSError:
+        return False
+
+
 def test_a_dead_worker_affects_no_other_and_workers_go_on_after_an_engine_restart(cluster):
-    _, engine, (first, second), config, tmp = cluster
+    _, engine, (first, second), _, tmp = cluster
+    config = yaml.safe_load(engine.config_path.read_text())
     reader = BokehClient(second.base).start()
     try:
         assert reader.pulled.wait(60)
