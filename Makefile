@@ -12,7 +12,7 @@ export LEG_CONFIG
 PORT ?=
 export PORT
 
-.PHONY: all setup test lint serve run bench bench-engine bench-compare bench-dashboard bench-page bench-sessions bench-mqtt soak validate screenshot check-config clean
+.PHONY: all setup test lint serve run bench bench-engine bench-compare bench-dashboard bench-page bench-sessions bench-mqtt bench-cluster soak validate screenshot check-config clean
 
 all: test
 
@@ -42,7 +42,7 @@ run: $(STAMP)
 check-config: $(STAMP)
 	$(BIN)/python -m leg_sim check-config
 
-bench: bench-engine bench-dashboard bench-page bench-sessions bench-mqtt
+bench: bench-engine bench-dashboard bench-page bench-sessions bench-mqtt bench-cluster
 
 bench-engine: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
@@ -62,6 +62,10 @@ bench-sessions: $(STAMP)
 # What the MQTT link costs at 10,000 houses against Debian's mosquitto on 127.0.0.1.
 bench-mqtt: $(STAMP)
 	$(BIN)/python benchmarks/bench_mqtt.py
+
+# Sessions held by one process versus one engine and two workers (Debian's mosquitto on 127.0.0.1).
+bench-cluster: $(STAMP)
+	$(BIN)/python benchmarks/bench_cluster.py
 
 # One session's page at 10,000 houses (time, document size, server memory) and the first paint.
 bench-page: $(STAMP)

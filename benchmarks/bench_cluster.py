@@ -1,0 +1,150 @@
+"""Viewers held by one server process versus one engine and two workers on the same machine.
+
+For each session count (default 100, 200, 400), two set-ups on 127.0.0.1, 20 houses, 1 s
+interval, with Debian's mosquitto as the broker:
+
+* **one process**: ``panel serve`` with the engine in it (as ``make serve``), every session on it;
+* **engine + 2 workers**: the engine (``mqtt.workers: true``) serves no sessions; two
+  ``serve --worker`` processes get half the sessions each (as nginx spreads browsers).
+
+Measured per set-up: CPU per session opened (all server processes), websocket receive latency
+p50/p95 over every tick of every session (tick computed on the engine → message arrived; across
+processes the snapshot's trip through the broker is included), server CPU of all processes
+together (% of one core) and the busiest process's. A set-up whose p95 passes 250 ms (or whose
+sessions do not all open) is not run at the next size: that is what breaks first.
+
+The clients run in this process, on the same 2 cores as the servers: at hundreds of sessions
+they take CPU from them, so the figures are an upper bound. Not a test: it prints figures for
+BENCHMARKS.md.
+
+    python benchmarks/bench_cluster.py [--sessions 100 200 400] [--seconds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO))
+
+from broker_support import Broker  # noqa: E402
+from server_support import Server, free_port, get_json  # noqa: E402
+
+from benchmarks.bench_dashboard import DAY, percentile  # noqa: E402
+from benchmarks.ws_client import BokehClient  # noqa: E402
+from leg_sim.server import admission  # noqa: E402
+
+P95_MS = 250.0
+
+
+def cpu_s(procs: list[psutil.Process]) -> list[float]:
+    return [p.cpu_times().user + p.cpu_times().system for p in procs]
+
+
+def run(servers: list[Server], every: list[Server], sessions: int, seconds: float, open_timeout_s: float) -> dict:
+    """`sessions` clients spread evenly over `servers`; CPU counted over `every` server process."""
+    procs = [psutil.Process(s.proc.pid) for s in every]
+    cpu0, t0 = cpu_s(procs), time.monotonic()
+    failures: list[str] = []
+
+    def open_one(i: int) -> BokehClient | None:
+        try:
+            return BokehClient(servers[i % len(servers)].base, timeout_s=open_timeout_s).start()
+        except Exception as exc:
+            failures.append(f"{type(exc).__name__}: {exc}")
+            return None
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+        clients = [c for c in pool.map(open_one, range(sessions)) if c is not None]
+    opened = sum(c.pulled.wait(max(open_timeout_s - (time.monotonic() - t0), 0.1)) for c in clients)
+    open_s = time.monotonic() - t0
+    open_cpu = sum(cpu_s(procs)) - sum(cpu0)
+    result: dict = {"opened": opened, "open_s": open_s, "open_cpu_ms": open_cpu / max(opened, 1) * 1000.0, "failures": failures[:3]}
+    if opened < sessions:
+        for c in clients:
+            c.close()
+        result["broken"] = f"{sessions - opened} of {sessions} sessions had no document after {open_timeout_s:.0f} s"
+        return result
+    time.sleep(3.0)
+    marks = [len(c.latencies_s) for c in clients]
+    cpu1, t1 = cpu_s(procs), time.monotonic()
+    time.sleep(seconds)
+    cpu2, t2 = cpu_s(procs), time.monotonic()
+    lat = [x for c, k in zip(clients, marks, strict=True) for x in c.latencies_s[k:]]
+    per_proc = [(b - a) / (t2 - t1) * 100.0 for a, b in zip(cpu1, cpu2, strict=True)]
+    errors = [c.error for c in clients if c.error]
+    result["first_error"] = errors[0] if errors else None
+    for c in clients:
+        c.close()
+    result.update(
+        p50_ms=percentile(lat, 50) * 1000.0, p95_ms=percentile(lat, 95) * 1000.0, samples=len(lat),
+        cpu_total=sum(per_proc), cpu_busiest=max(per_proc), errors=len(errors),
+    )
+    return result
+
+
+def one_process(tmp: Path, sessions: int, seconds: float, open_timeout_s: float, env: dict) -> dict:
+    config = {"houses": 20, "update_interval_ms": 1000, "clock": DAY}
+    with Server(tmp, config, env=env, quick_cleanup=False) as srv:
+        time.sleep(3.0)
+        return run([srv], [srv], sessions, seconds, open_timeout_s)
+
+
+def engine_and_workers(tmp: Path, sessions: int, seconds: float, open_timeout_s: float, env: dict) -> dict:
+    with Broker(tmp, free_port()) as broker:
+        config = {"houses": 20, "update_interval_ms": 1000, "clock": DAY,
+                  "mqtt": {"enabled": True, "workers": True, "broker": broker.url, "publish_interval_s": 3600.0}}
+        with Server(tmp, config, env=env, quick_cleanup=False) as engine:
+            time.sleep(2.0)
+            workers = [Server(tmp, config, env={**env, "LEG_ROLE": "worker"}, quick_cleanup=False).start() for _ in range(2)]
+            try:
+                time.sleep(3.0)
+                ticks = [get_json(s.base + "/api/state")[1]["tick"] for s in (engine, *workers)]
+                result = run(workers, [engine, *workers], sessions, seconds, open_timeout_s)
+                result["tick_spread"] = max(ticks) - min(ticks)
+                return result
+            finally:
+                for w in workers:
+                    w.stop()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sessions", type=int, nargs="+", default=[100, 200, 400])
+    ap.add_argument("--seconds", type=float, default=30.0, help="steady-state measuring time per run [s]")
+    ap.add_argument("--open-timeout", type=float, default=240.0, help="longest wait for all sessions to open [s]")
+    args = ap.parse_args(argv)
+    env = {"LEG_PAGE_BURST": str(admission.BURST), "LEG_PAGES_PER_S": str(admission.PAGES_PER_S)}
+    print(f"machine: {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; 20 houses, 1 s interval", flush=True)
+    alive = {"one process": one_process, "engine + 2 workers": engine_and_workers}
+    for n in args.sessions:
+        for name, setup in list(alive.items()):
+            with tempfile.TemporaryDirectory() as tmp:
+                r = setup(Path(tmp), n, args.seconds, args.open_timeout, env)
+            head = f"{n:4d} sessions, {name:18s}: opened {r['opened']} in {r['open_s']:.0f} s, {r['open_cpu_ms']:.0f} ms CPU per session"
+            if "broken" in r:
+                print(f"{head}; BROKEN: {r['broken']} {r['failures']}", flush=True)
+                del alive[name]
+                continue
+            held = r["p95_ms"] <= P95_MS and r["errors"] == 0
+            print(f"{head}; latency p50/p95 {r['p50_ms']:.0f}/{r['p95_ms']:.0f} ms ({r['samples']} ticks), "
+                  f"CPU {r['cpu_total']:.0f} % of one core in all, busiest process {r['cpu_busiest']:.0f} %, client errors {r['errors']}"
+                  + (f", tick spread at start {r['tick_spread']}" if "tick_spread" in r else "")
+                  + ("" if held else f"  <- NOT HELD (p95 target {P95_MS:.0f} ms; first client error: {r['first_error']})"), flush=True)
+            if not held:
+                del alive[name]
+        if not alive:
+            break
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
