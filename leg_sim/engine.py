@@ -205,7 +205,9 @@ class Simulation(param.Parameterized):
         parameters take the engine's values `live` (while :attr:`applying_remote` is set, so a
         watcher can tell them from a viewer's change), the history gets its row and every listener
         runs, as after :meth:`step`. Never call on a simulation that ticks itself (:meth:`start`).
-        A tick number lower than the last one means the engine started over: the history restarts."""
+        The same tick again (the engine's heartbeat while it is paused) only refreshes the
+        parameters and the loop's heartbeat. A tick number lower than the last one means the engine
+        started over: the history restarts."""
         with self._step_lock:
             self.following = True
             known = {k: v for k, v in live.items() if k in CONTROLLED and getattr(self, k) != v}
@@ -217,6 +219,9 @@ class Simulation(param.Parameterized):
                     log.warning("engine parameters not taken: %s", str(exc).splitlines()[0][:200])
                 finally:
                     self.applying_remote = False
+            self.loop_heartbeat = time.monotonic()
+            if snap.tick == self._tick:
+                return
             if snap.tick < self._tick:
                 self.history.clear()
             self.history.append(snap.history_row(), dt_s=snap.dt_s)

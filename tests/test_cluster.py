@@ -28,7 +28,8 @@ from broker_support import Broker, mosquitto_path
 from server_support import REPO, Server, free_port, get_json
 from test_security import _houses_slider
 
-from benchmarks.ws_client import BokehClient, RawSession
+from benchmarks.ws_client import BokehClient, RawSession, find_models
+from leg_sim.ui.controls import PAUSE_LABEL
 
 if mosquitto_path() is None:
     if os.environ.get("LEG_REQUIRE_BROKER") == "1":
@@ -124,6 +125,30 @@ def test_sessions_on_both_workers_get_ticks_and_a_change_through_one_shows_every
         client.close()
         for r in readers:
             r.close()
+
+
+def test_a_pause_through_a_worker_pauses_the_engine_and_every_worker_stays_healthy(cluster):
+    """While the engine is paused no tick comes; its heartbeat keeps the workers healthy ("paused")."""
+    _, engine, (first, second), _, _ = cluster
+    client = RawSession(first.base).open()
+    try:
+        toggle = [m for m in find_models(client.pull(), "Toggle") if m["attributes"].get("label") == PAUSE_LABEL]
+        assert len(toggle) == 1
+        client.ready()
+        client.set_property(toggle[0]["id"], "active", True)
+        assert wait_until(lambda: get_json(engine.base + "/healthz")[1]["paused"], 10)
+        assert wait_until(lambda: get_json(second.base + "/healthz")[1]["status"] == "paused", 5)
+        tick = state(second)["tick"]
+        time.sleep(4 * INTERVAL_MS / 1000.0 + 2.0)  # longer than a worker's staleness limit
+        assert state(second)["tick"] == tick
+        for w in (first, second):
+            status, health = get_json(w.base + "/healthz")
+            assert status == 200 and health["status"] == "paused", health
+        client.set_property(toggle[0]["id"], "active", False)
+        assert wait_until(lambda: state(second)["tick"] > tick + 1, 10)
+        assert not get_json(engine.base + "/healthz")[1]["paused"]
+    finally:
+        client.close()
 
 
 def test_the_engine_refuses_bad_commands_and_limits_their_rate(cluster):

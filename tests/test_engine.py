@@ -343,3 +343,26 @@ def test_the_same_tick_error_is_logged_once_a_minute_with_a_count(caplog):
         except ValueError:
             errors.failed(301, "ValueError: another", 300.5)
     assert "tick 301 failed" in caplog.records[-1].getMessage()
+
+
+def test_a_follower_shows_anothers_ticks_takes_its_parameters_and_starts_over_with_it():
+    """Simulation.follow (a worker): the engine's snapshot becomes this simulation's tick, with its
+    history row and its live parameters; the same tick again (the paused engine's heartbeat) adds
+    nothing; a lower tick (the engine started over) restarts the history."""
+    engine, follower = make_sim(houses=4), make_sim(houses=4)
+    seen = []
+    follower.subscribe(seen.append)
+    engine.house_count = 6
+    snaps = [engine.step() for _ in range(3)]
+    for snap in snaps:
+        follower.follow(snap, engine.live_values())
+    assert follower.tick == 3 and follower.snapshot is snaps[-1] and len(follower.history) == 3 and seen == snaps
+    assert follower.house_count == 6 and follower.running and follower.health()[1]["status"] == "ok"
+    follower.follow(snaps[-1], {**engine.live_values(), "paused": True})
+    assert len(follower.history) == 3 and len(seen) == 3 and follower.paused
+    fresh = make_sim(houses=4).step()
+    follower.follow(fresh, {"paused": False})
+    assert follower.tick == 1 and len(follower.history) == 1
+    # A value this side's declarations refuse is not taken; the snapshot still is.
+    follower.follow(engine.step(), {"house_count": 10**9})
+    assert follower.house_count == 6 and follower.tick == 4

@@ -48,6 +48,9 @@ WORKER = ROLE_WORKER
 MAX_COMMANDS_PER_S = 20.0
 #: Longest a command message may be. [bytes]
 MAX_COMMAND_BYTES = 4096
+#: While no new snapshot comes (paused, a long interval), the engine sends the last one again this often,
+#: with its parameters as they are now: workers stay healthy and see a pause or a change at once. [s]
+HEARTBEAT_S = 1.0
 #: How long a worker keeps a value its viewer set while the engine's snapshots still show the old one. [s]
 PENDING_S = 5.0
 RECONNECT_MIN_S, RECONNECT_MAX_S = 1, 30
@@ -270,8 +273,11 @@ class WorkerLink:
             if message.topic == self.topics.snapshot:
                 snap, extra = from_wire(message.payload)
                 live = extra.get("live")
+                started_over = snap.tick < self.sim.tick
                 self.sim.follow(snap, self._without_pending(live if isinstance(live, dict) else {}))
                 self.snapshots += 1
+                if started_over:  # the engine restarted from an older state: take its history again
+                    client.publish(self.topics.command, json.dumps({"history": self.worker_id}), qos=1)
             else:
                 self.sim.history.restore(history_from_message(message.payload))
                 self.histories += 1

@@ -211,6 +211,7 @@ class MqttLink:
         self.workers = bool(self.settings["mqtt.workers"])
         self.desk = cluster.CommandDesk(sim, lambda topic, payload: self._publish(topic, payload)) if self.workers else None
         self._shared: Snapshot | None = None
+        self._shared_at = 0.0
         #: Snapshots published for workers.
         self.snapshots_shared = 0
         self._down_logged = False
@@ -346,8 +347,10 @@ class MqttLink:
         self.last_round_s = time.monotonic() - start
 
     def _share(self, snap: Snapshot) -> None:
-        """Publish `snap` for the workers, retained (a worker that connects sees the newest at once)."""
-        self._shared = snap
+        """Publish `snap` for the workers, retained (a worker that connects sees the newest at once);
+        the same snapshot again every :data:`cluster.HEARTBEAT_S` while no new one comes (paused, a long
+        interval), with the parameters as they are now."""
+        self._shared, self._shared_at = snap, time.monotonic()
         try:
             self._publish(self.desk.topics.snapshot if self.desk else "", snap.to_wire({"live": self.sim.live_values()}), retain=True)
             self.snapshots_shared += 1
@@ -357,12 +360,17 @@ class MqttLink:
     def _run(self) -> None:
         next_s = time.monotonic()
         while not self._stop.is_set():
-            self._wake.wait(max(next_s - time.monotonic(), 0.05))
+            wait_s = max(next_s - time.monotonic(), 0.05)
+            if self.workers:
+                wait_s = min(wait_s, cluster.HEARTBEAT_S)
+            self._wake.wait(wait_s)
             self._wake.clear()
             if self._stop.is_set():
                 return
             snap = self._latest
-            if self.workers and snap is not None and snap is not self._shared and self.connected:
+            if self.workers and snap is not None and self.connected and (
+                snap is not self._shared or time.monotonic() - self._shared_at >= cluster.HEARTBEAT_S
+            ):
                 self._share(snap)
             if snap is None or time.monotonic() < next_s:
                 continue
