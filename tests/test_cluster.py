@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import paho.mqtt.client as paho
@@ -97,6 +98,10 @@ def test_workers_show_the_engines_ticks_and_its_history_from_the_start(cluster):
         c, g = doc["community"], doc["grid"]
         assert c["total_production_w"] - c["total_consumption_w"] == pytest.approx(g["grid_export_w"] - g["grid_import_w"], abs=1e-6)
     assert get_json(engine.base + "/healthz")[1]["mqtt"]["snapshots_shared"] >= 6
+    engine_metrics = urllib.request.urlopen(engine.base + "/metrics", timeout=10).read().decode()
+    assert re.search(r"^leg_engine_snapshots_shared_total [1-9]", engine_metrics, re.M)
+    worker_metrics = urllib.request.urlopen(workers[0].base + "/metrics", timeout=10).read().decode()
+    assert "leg_worker_connected 1.0" in worker_metrics and re.search(r"^leg_worker_snapshots_total [1-9]", worker_metrics, re.M)
 
 
 def test_sessions_on_both_workers_get_ticks_and_a_change_through_one_shows_everywhere_within_two_ticks(cluster):
@@ -238,8 +243,8 @@ def _answers(base: str) -> bool:
         return False
 
 
-def test_a_dead_worker_affects_no_other_and_workers_go_on_after_an_engine_restart(cluster):
-    _, engine, (first, second), _, tmp = cluster
+def test_a_dead_worker_affects_no_other_and_workers_go_on_after_an_engine_and_a_broker_restart(cluster):
+    broker, engine, (first, second), _, tmp = cluster
     config = yaml.safe_load(engine.config_path.read_text())
     reader = BokehClient(second.base).start()
     try:
@@ -258,6 +263,13 @@ def test_a_dead_worker_affects_no_other_and_workers_go_on_after_an_engine_restar
             assert wait_until(lambda: state(second)["tick"] > tick_then + 2, 45)
             assert abs(state(second)["tick"] - state(restarted)["tick"]) <= 1
             assert get_json(second.base + "/healthz")[0] == 200
+            # The broker restarts: engine and worker reconnect by themselves and the ticks flow again.
+            broker.stop()
+            tick_then = state(second)["tick"]
+            broker.start()
+            assert wait_until(lambda: state(second)["tick"] > tick_then + 2, 60)
+            assert abs(state(second)["tick"] - state(restarted)["tick"]) <= 1
+            assert reader.error is None
         finally:
             restarted.stop()
     finally:

@@ -8,7 +8,10 @@ counts; nothing is added to the tick. Names carry their unit
   tick lag, houses;
 * viewers: sessions, open feeds, feed frames sent (delta, full) and skipped,
   control values refused, pages deferred by the page pace;
-* MQTT (when enabled): connected, messages sent and dropped, rounds skipped;
+* MQTT (when enabled): connected, messages sent and dropped, rounds skipped, meter
+  messages taken and rejected (by reason); an engine's snapshots shared and commands
+  (applied, refused); a worker's connection, snapshots shown, messages rejected and
+  commands sent;
 * the community now: powers by flow, self-sufficiency and self-consumption,
   energy since start by account;
 * the process (prometheus-client's own collector): CPU seconds, memory, open files.
@@ -23,7 +26,7 @@ from prometheus_client import CollectorRegistry, ProcessCollector, generate_late
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from leg_sim.server import admission, feed, mqtt_link, session
+from leg_sim.server import admission, cluster, feed, mqtt_link, session
 from leg_sim.ui import controls
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -81,6 +84,20 @@ class ServerCollector(Collector):
             for reason, count in counts["rejected"].items():
                 rejected.add_metric([reason], count)
             metrics.append(rejected)
+            if link.desk is not None:
+                metrics.append(_counter("leg_engine_snapshots_shared", "Snapshots published for worker servers", link.snapshots_shared))
+                commands = CounterMetricFamily("leg_engine_commands", "Commands from worker servers, by result", labels=["result"])
+                commands.add_metric(["applied"], link.desk.applied)
+                commands.add_metric(["refused"], link.desk.refused)
+                metrics.append(commands)
+        worker = cluster.worker()
+        if worker is not None:
+            metrics += [
+                _gauge("leg_worker_connected", "1 while this worker is connected to the engine's broker", 1.0 if worker.connected else 0.0),
+                _counter("leg_worker_snapshots", "Engine snapshots this worker has shown", worker.snapshots),
+                _counter("leg_worker_messages_rejected", "Messages on the engine's topics this worker could not read", worker.rejected),
+                _counter("leg_worker_commands_sent", "Control changes this worker sent to the engine", worker.commands),
+            ]
         snap = self.sim.snapshot
         if snap is not None:
             power = GaugeMetricFamily("leg_community_power_watts", "The community's power now, by flow", labels=["flow"])
