@@ -23,7 +23,6 @@ BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import sys
 import tempfile
 import time
@@ -39,7 +38,7 @@ from broker_support import Broker  # noqa: E402
 from server_support import Server, free_port, get_json  # noqa: E402
 
 from benchmarks.bench_dashboard import DAY, percentile  # noqa: E402
-from benchmarks.ws_client import BokehClient  # noqa: E402
+from benchmarks.ws_client import open_sessions  # noqa: E402
 from leg_sim.server import admission  # noqa: E402
 
 P95_MS = 250.0
@@ -53,18 +52,7 @@ def run(servers: list[Server], every: list[Server], sessions: int, seconds: floa
     """`sessions` clients spread evenly over `servers`; CPU counted over `every` server process."""
     procs = [psutil.Process(s.proc.pid) for s in every]
     cpu0, t0 = cpu_s(procs), time.monotonic()
-    failures: list[str] = []
-
-    def open_one(i: int) -> BokehClient | None:
-        try:
-            return BokehClient(servers[i % len(servers)].base, timeout_s=open_timeout_s).start()
-        except Exception as exc:
-            failures.append(f"{type(exc).__name__}: {exc}")
-            return None
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
-        clients = [c for c in pool.map(open_one, range(sessions)) if c is not None]
-    opened = sum(c.pulled.wait(max(open_timeout_s - (time.monotonic() - t0), 0.1)) for c in clients)
+    clients, opened, failures = open_sessions([s.base for s in servers], sessions, open_timeout_s)
     open_s = time.monotonic() - t0
     open_cpu = sum(cpu_s(procs)) - sum(cpu0)
     result: dict = {"opened": opened, "open_s": open_s, "open_cpu_ms": open_cpu / max(opened, 1) * 1000.0, "failures": failures[:3]}

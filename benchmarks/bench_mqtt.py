@@ -41,6 +41,20 @@ from leg_sim.server.mqtt_link import MqttLink  # noqa: E402
 from leg_sim.settings import setting  # noqa: E402
 
 
+def connected_link(sim: Simulation, timeout_s: float = 10.0) -> MqttLink | None:
+    """`sim`'s MQTT link, connected (its network thread running); None if it does not connect in time."""
+    link = MqttLink(sim, {})
+    link.client.connect(link.host, link.port)
+    link.client.loop_start()
+    deadline = time.monotonic() + timeout_s
+    while not link.connected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if link.connected:
+        return link
+    link.client.loop_stop()
+    return None
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--houses", type=int, default=10_000)
@@ -57,13 +71,8 @@ def main(argv=None) -> int:
         sim = Simulation.from_config({"houses": args.houses, "mqtt": {"enabled": True, "broker": broker.url, "discovery": False}})
         snap = sim.step()
         sub = Subscriber(broker.port, ("+/SENSOR", "leg/community"))
-        link = MqttLink(sim, {})
-        link.client.connect(link.host, link.port)
-        link.client.loop_start()
-        deadline = time.monotonic() + 10
-        while not link.connected and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if not link.connected:
+        link = connected_link(sim)
+        if link is None:
             print("the link did not connect to the broker within 10 s")
             return 1
         cpu_s, wall_s = [], []
@@ -97,13 +106,8 @@ def inbound(meter_count: int, rounds: int) -> int:
     with tempfile.TemporaryDirectory() as tmp, Broker(Path(tmp), free_port()) as broker:
         houses = [{"source": "mqtt", "topic": f"M{i:05d}/SENSOR"} for i in range(meter_count)]
         sim = Simulation.from_config({"houses": houses, "mqtt": {"enabled": True, "broker": broker.url, "discovery": False}})
-        link = MqttLink(sim, {})
-        link.client.connect(link.host, link.port)
-        link.client.loop_start()
-        deadline = time.monotonic() + 10
-        while not link.connected and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if not link.connected:
+        link = connected_link(sim)
+        if link is None:
             print("the link did not connect to the broker within 10 s")
             return 1
         time.sleep(1.0)  # its subscriptions are in place

@@ -28,7 +28,6 @@ BENCHMARKS.md. A scenario whose sessions do not all open within
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import sys
 import tempfile
 import threading
@@ -44,7 +43,7 @@ sys.path.insert(0, str(REPO))
 from server_support import Server, get_json  # noqa: E402
 
 from benchmarks.bench_dashboard import DAY, browser_latency, percentile  # noqa: E402
-from benchmarks.ws_client import BokehClient  # noqa: E402
+from benchmarks.ws_client import open_sessions  # noqa: E402
 from leg_sim.server import admission  # noqa: E402
 
 #: Wait after closing a tenth of the sessions, past Bokeh's unused-session lifetime and check. [s]
@@ -67,18 +66,8 @@ def scenario(sessions: int, seconds: float, open_timeout_s: float, with_browser:
         time.sleep(3.0)
         rss0 = proc.memory_info().rss / 2**20
         cpu0, t0 = cpu_s(proc), time.monotonic()
-        failures: list[str] = []
-
-        def open_one(_: int) -> BokehClient | None:
-            try:
-                return BokehClient(srv.base, timeout_s=open_timeout_s).start()
-            except Exception as exc:  # reported below with the server's own account of it
-                failures.append(f"{type(exc).__name__}: {exc}")
-                return None
-
-        with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
-            clients = [c for c in pool.map(open_one, range(sessions)) if c is not None]
-        opened = sum(c.pulled.wait(max(open_timeout_s - (time.monotonic() - t0), 0.1)) for c in clients)
+        # Failures are reported below with the server's own account of them.
+        clients, opened, failures = open_sessions([srv.base], sessions, open_timeout_s)
         open_s = time.monotonic() - t0
         open_cpu_s = cpu_s(proc) - cpu0
         result: dict = {"sessions": sessions, "opened": opened, "open_s": open_s, "open_cpu_s_per_session": open_cpu_s / max(opened, 1)}

@@ -12,6 +12,7 @@ both websockets, as a browser does. It does not render anything.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import http.cookiejar
 import json
@@ -205,6 +206,27 @@ def open_and_close_sessions(base_url: str, count: int, parallel: int = 10, timeo
             for c in batch:
                 c.close()
     return opened
+
+
+def open_sessions(base_urls: list[str], count: int, timeout_s: float, parallel: int = 20) -> tuple[list[BokehClient], int, list[str]]:
+    """Open `count` sessions at once, `parallel` at a time, spread in turn over `base_urls`, as wall
+    screens reconnecting after a restart would, and wait until each has its document or `timeout_s`
+    has passed since the start. Returns (the clients that connected, how many got their document,
+    the errors of those that did not connect)."""
+    t0 = time.monotonic()
+    failures: list[str] = []
+
+    def open_one(i: int) -> BokehClient | None:
+        try:
+            return BokehClient(base_urls[i % len(base_urls)], timeout_s=timeout_s).start()
+        except Exception as exc:  # reported by the caller
+            failures.append(f"{type(exc).__name__}: {exc}")
+            return None
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=parallel) as pool:
+        clients = [c for c in pool.map(open_one, range(count)) if c is not None]
+    opened = sum(c.pulled.wait(max(timeout_s - (time.monotonic() - t0), 0.1)) for c in clients)
+    return clients, opened, failures
 
 
 class RawSession:

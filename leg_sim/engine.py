@@ -226,7 +226,7 @@ class Simulation(param.Parameterized):
                 self.history.clear()
             self.history.append(snap.history_row(), dt_s=snap.dt_s)
             self._tick = snap.tick
-            self.last_tick_monotonic = self.loop_heartbeat = time.monotonic()
+            self.last_tick_monotonic = self.loop_heartbeat
             set_constant(self.feed, "snapshot", snap)
 
     def history_frame(self, seconds: float | None = None) -> pd.DataFrame:

@@ -245,8 +245,7 @@ class Snapshot:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if isinstance(value, np.ndarray):
-                a = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<"))
-                doc[f.name] = {"dtype": a.dtype.str, "b64": base64.b64encode(a.tobytes()).decode("ascii")}
+                doc[f.name] = array_to_wire(value)
             elif f.name == "timestamp":
                 doc[f.name] = value.isoformat()
             elif f.name == "energy_kwh":
@@ -264,6 +263,20 @@ WIRE_VERSION = 1
 _WIRE_DTYPES = {"<f8", "<i8", "<i4", "<i2", "|i1", "|b1", "|u1"}
 
 
+def array_to_wire(a: np.ndarray) -> dict[str, Any]:
+    """A numeric array as JSON-ready wire form: dtype, shape and base64 of its little-endian bytes (exact)."""
+    a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
+    return {"dtype": a.dtype.str, "shape": list(a.shape), "b64": base64.b64encode(a.tobytes()).decode("ascii")}
+
+
+def array_from_wire(raw: Any) -> np.ndarray:
+    """The array of :func:`array_to_wire`'s form (a writable copy); ValueError for anything else."""
+    if not isinstance(raw, dict) or raw.get("dtype") not in _WIRE_DTYPES:
+        raise ValueError(f"not a wire array of a numeric dtype: dtype {raw.get('dtype') if isinstance(raw, dict) else None!r}")
+    a = np.frombuffer(base64.b64decode(raw["b64"], validate=True), dtype=np.dtype(raw["dtype"]))
+    return a.reshape(raw["shape"]).copy() if "shape" in raw else a.copy()
+
+
 def from_wire(payload: bytes | bytearray) -> tuple[Snapshot, dict[str, Any]]:
     """(snapshot, extra) from :meth:`Snapshot.to_wire`'s bytes; ValueError for anything else."""
     try:
@@ -278,10 +291,11 @@ def from_wire(payload: bytes | bytearray) -> tuple[Snapshot, dict[str, Any]]:
         for f in dataclasses.fields(Snapshot):
             raw = doc[f.name]
             if isinstance(raw, dict) and "b64" in raw:
-                if raw.get("dtype") not in _WIRE_DTYPES:
-                    raise ValueError(f"{f.name}: dtype {raw.get('dtype')!r}")
-                a = np.frombuffer(base64.b64decode(raw["b64"], validate=True), dtype=np.dtype(raw["dtype"])).copy()
-                if len(a) != count:
+                try:
+                    a = array_from_wire(raw)
+                except ValueError as exc:
+                    raise ValueError(f"{f.name}: {exc}") from None
+                if a.shape != (count,):
                     raise ValueError(f"{f.name}: {len(a)} values for {count} houses")
                 a.flags.writeable = False
                 values[f.name] = a

@@ -23,7 +23,6 @@ affects nobody else.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import math
@@ -38,8 +37,9 @@ import paho.mqtt.client as paho
 
 from leg_sim.config import ROLE_WORKER, broker_address
 from leg_sim.engine import CONTROLLED, Simulation
+from leg_sim.server.mqtt_client import RECONNECT_MIN_S, new_client
 from leg_sim.settings import ControlError, control_value, live_settings
-from leg_sim.snapshot import from_wire
+from leg_sim.snapshot import array_from_wire, array_to_wire, from_wire
 
 log = logging.getLogger("leg_sim.cluster")
 
@@ -53,7 +53,8 @@ MAX_COMMAND_BYTES = 4096
 HEARTBEAT_S = 1.0
 #: How long a worker keeps a value its viewer set while the engine's snapshots still show the old one. [s]
 PENDING_S = 5.0
-RECONNECT_MIN_S, RECONNECT_MAX_S = 1, 30
+#: Longest reconnect delay of a worker (it doubles from RECONNECT_MIN_S). [s]
+RECONNECT_MAX_S = 30
 KEEPALIVE_S = 30
 
 
@@ -161,28 +162,17 @@ class CommandDesk:
             return str(exc)
 
 
-def _array(a: np.ndarray) -> dict[str, str]:
-    a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
-    return {"dtype": a.dtype.str, "shape": list(a.shape), "b64": base64.b64encode(a.tobytes()).decode("ascii")}
-
-
-def _from_array(raw: Any) -> np.ndarray:
-    if not isinstance(raw, dict) or raw.get("dtype") not in ("<f8", "<i8"):
-        raise ValueError("not an array")
-    return np.frombuffer(base64.b64decode(raw["b64"], validate=True), dtype=np.dtype(raw["dtype"])).reshape(raw["shape"]).copy()
-
-
 def history_message(sim: Simulation) -> bytes:
     """The engine's history (:meth:`leg_sim.history.History.state`) as one message."""
     state = sim.history.state()
-    return json.dumps({"tick": sim.tick, **{k: _array(np.asarray(v)) for k, v in state.items()}}, separators=(",", ":")).encode()
+    return json.dumps({"tick": sim.tick, **{k: array_to_wire(np.asarray(v)) for k, v in state.items()}}, separators=(",", ":")).encode()
 
 
 def history_from_message(payload: bytes | bytearray) -> dict[str, np.ndarray]:
     """The history state of :func:`history_message`'s bytes; ValueError for anything else."""
     try:
         doc = json.loads(payload)
-        return {k: _from_array(doc[k]) for k in ("rows", "steps_s", "minute", "covered_s", "energy_ws")}
+        return {k: array_from_wire(doc[k]) for k in ("rows", "steps_s", "minute", "covered_s", "energy_ws")}
     except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise ValueError(f"not a history message: {str(exc)[:80]}") from None
 
@@ -202,13 +192,11 @@ class WorkerLink:
     """
 
     def __init__(self, sim: Simulation, environ: Mapping[str, str]):
-        from leg_sim.server.mqtt_link import ENV_PASSWORD, ENV_USERNAME
-
         self.sim = sim
         self.topics = Topics(sim.settings)
         self.worker_id = uuid.uuid4().hex[:12]
         self.url = str(sim.settings["mqtt.broker"])
-        self.host, self.port, tls = broker_address(self.url)
+        self.host, self.port, _ = broker_address(self.url)
         self.connected = False
         #: Snapshots shown, messages that were no snapshot, commands sent, history answers taken.
         self.snapshots = self.rejected = self.commands = self.histories = 0
@@ -216,13 +204,7 @@ class WorkerLink:
         self._lock = threading.Lock()
         self._down_logged = False
         self._stopping = False
-        client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"{sim.settings['mqtt.client_id']}-worker-{self.worker_id}")
-        user = environ.get(ENV_USERNAME)
-        if user:
-            client.username_pw_set(user, environ.get(ENV_PASSWORD))
-        if tls:
-            client.tls_set(ca_certs=sim.settings["mqtt.tls_ca_file"])
-        client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
+        client = new_client(sim.settings, environ, f"{sim.settings['mqtt.client_id']}-worker-{self.worker_id}", RECONNECT_MAX_S)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect

@@ -19,7 +19,7 @@ counts; nothing is added to the tick. Names carry their unit
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
@@ -38,6 +38,14 @@ def _gauge(name: str, doc: str, value: float | None) -> GaugeMetricFamily | None
 
 def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:
     return CounterMetricFamily(name, doc, value=float(value))
+
+
+def _counters(name: str, doc: str, label: str, values: Mapping[str, float]) -> CounterMetricFamily:
+    """One counter family with a sample per value of `label`."""
+    family = CounterMetricFamily(name, doc, labels=[label])
+    for key, value in values.items():
+        family.add_metric([key], value)
+    return family
 
 
 class ServerCollector(Collector):
@@ -64,10 +72,8 @@ class ServerCollector(Collector):
         hub = feed.hub()
         if hub is not None:
             metrics.append(_gauge("leg_feeds", "Open feed websockets", len(hub.sockets)))
-            frames = CounterMetricFamily("leg_feed_frames", "Feed frames written to pages, by kind", labels=["kind"])
-            frames.add_metric(["delta"], hub.sent_delta)
-            frames.add_metric(["full"], hub.sent_full)
-            metrics.append(frames)
+            frames = {"delta": hub.sent_delta, "full": hub.sent_full}
+            metrics.append(_counters("leg_feed_frames", "Feed frames written to pages, by kind", "kind", frames))
             metrics.append(_counter("leg_feed_frames_skipped", "Feed frames not written because the page's socket held unsent data", hub.skipped))
         link = mqtt_link.link()
         if link is not None:
@@ -80,16 +86,13 @@ class ServerCollector(Collector):
             ]
             counts = link.inbox.counts()
             metrics.append(_counter("leg_mqtt_messages_received", "Meter messages taken for measured houses", counts["accepted"]))
-            rejected = CounterMetricFamily("leg_mqtt_messages_rejected", "Meter messages rejected, by reason", labels=["reason"])
-            for reason, count in counts["rejected"].items():
-                rejected.add_metric([reason], count)
-            metrics.append(rejected)
+            metrics.append(_counters("leg_mqtt_messages_rejected", "Meter messages rejected, by reason", "reason", counts["rejected"]))
             if link.desk is not None:
                 metrics.append(_counter("leg_engine_snapshots_shared", "Snapshots published for worker servers", link.snapshots_shared))
-                commands = CounterMetricFamily("leg_engine_commands", "Commands from worker servers, by result", labels=["result"])
-                commands.add_metric(["applied"], link.desk.applied)
-                commands.add_metric(["refused"], link.desk.refused)
-                metrics.append(commands)
+                metrics.append(_counters(
+                    "leg_engine_commands", "Commands from worker servers, by result", "result",
+                    {"applied": link.desk.applied, "refused": link.desk.refused},
+                ))
         worker = cluster.worker()
         if worker is not None:
             metrics += [

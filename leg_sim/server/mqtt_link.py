@@ -55,14 +55,14 @@ import paho.mqtt.client as paho
 from leg_sim import meters
 from leg_sim.config import broker_address
 from leg_sim.server import cluster
+from leg_sim.server.mqtt_client import RECONNECT_MIN_S, new_client
 from leg_sim.snapshot import Snapshot, json_float
 
 log = logging.getLogger("leg_sim.mqtt")
 
-ENV_USERNAME, ENV_PASSWORD = "LEG_MQTT_USERNAME", "LEG_MQTT_PASSWORD"
 ONLINE, OFFLINE = "online", "offline"
-#: Reconnect delay after the broker went away: doubles from the first to the last. [s]
-RECONNECT_MIN_S, RECONNECT_MAX_S = 1, 60
+#: Longest reconnect delay after the broker went away (it doubles from RECONNECT_MIN_S). [s]
+RECONNECT_MAX_S = 60
 KEEPALIVE_S = 30
 
 #: Community sensors: (key in the community message, name, device class, unit, state class).
@@ -192,7 +192,7 @@ class MqttLink:
         self.community_id = f"leg-sim-{self.settings['mqtt.client_id']}"
         self.interval_s = float(self.settings["mqtt.publish_interval_s"])
         self.discovery = bool(self.settings["mqtt.discovery"])
-        self.host, self.port, tls = broker_address(self.settings["mqtt.broker"])
+        self.host, self.port, _ = broker_address(self.settings["mqtt.broker"])
         self.url = str(self.settings["mqtt.broker"])
         #: Messages handed to the client, messages the client refused, rounds skipped while disconnected.
         self.sent = self.dropped = self.skipped_rounds = 0
@@ -215,14 +215,8 @@ class MqttLink:
         #: Snapshots published for workers.
         self.snapshots_shared = 0
         self._down_logged = False
-        client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=str(self.settings["mqtt.client_id"]), clean_session=True)
-        user = environ.get(ENV_USERNAME)
-        if user:
-            client.username_pw_set(user, environ.get(ENV_PASSWORD))
-        if tls:
-            client.tls_set(ca_certs=self.settings["mqtt.tls_ca_file"])
+        client = new_client(self.settings, environ, str(self.settings["mqtt.client_id"]), RECONNECT_MAX_S)
         client.will_set(self.topics.status, OFFLINE, qos=1, retain=True)
-        client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
