@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from server_support import Server
 
-from benchmarks.ws_client import BokehClient
+from benchmarks.ws_client import BokehClient, RawSession, find_models
 from leg_sim.server.feed import choose
 from leg_sim.ui import charts, kpis, today
 from leg_sim.ui.feed import FeedBuilder
@@ -226,6 +226,32 @@ def test_a_page_that_sends_to_the_feed_is_closed(server, unfed_page):
             break
     assert closed.is_set()
     assert client.pulled.is_set() and client.error is None
+
+
+def test_what_one_visitor_does_in_their_page_sends_other_pages_nothing(server):
+    """A search typed in one page is that page's business: a fed page elsewhere gets no
+    message for it (Panel's process-wide busy spinner once sent every page two)."""
+    watcher = BokehClient(server.base).start()
+    visitor = RawSession(server.base).open()
+    try:
+        assert watcher.pulled.wait(60)
+        deadline = time.monotonic() + 10
+        while watcher.feed_frames < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        doc = visitor.pull()
+        visitor.ready()
+        search = find_models(doc, "panel.models.widgets.TextInput")
+        assert search
+        quiet = watcher.messages_after_pull
+        for text in ("H00", "H001", "", "H002", ""):
+            visitor.set_property(search[0]["id"], "value", text)
+            visitor.replies(0.3)
+        time.sleep(1.0)
+        assert watcher.messages_after_pull == quiet
+        assert watcher.error is None
+    finally:
+        visitor.close()
+        watcher.close()
 
 
 def test_a_page_whose_feed_closes_is_updated_by_its_session_again(server):

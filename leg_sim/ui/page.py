@@ -162,6 +162,10 @@ def make_template(choice: PageChoice, title: str, main: list, sidebar: list) -> 
         design=Fast,
         font=FONT_STACK,
         meta_viewport="width=device-width, initial-scale=1",
+        # Panel's busy spinner follows one flag for the whole process: a slider moved in one
+        # browser would send every open page two messages. Nothing here waits long enough
+        # to need it.
+        busy_indicator=None,
     )
     template.config.raw_css.extend(raw_css)
     return template
