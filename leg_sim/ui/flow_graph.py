@@ -638,14 +638,15 @@ class FlowGraph(View):
             aspect_ratio=1.0,
             toolbar_location=None,
             tools="",
+            # A graph has no axes: none are made (ten fewer models to build and send per page).
+            x_axis_type=None,
+            y_axis_type=None,
             min_border=4,
             background_fill_color=None,
             border_fill_color=None,
             outline_line_color=None,
             name="flow_graph",
         )
-        fig.axis.visible = False
-        fig.grid.visible = False
         es = self.edges.source
         state_colour = transform("p", CustomJSTransform(v_func=_STATE_COLOUR_JS))
         edge_r = fig.segment(
