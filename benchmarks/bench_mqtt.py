@@ -88,8 +88,7 @@ def main(argv=None) -> int:
         t1 = proc.cpu_times()
         received = len(sub.snapshot())
         sub.close()
-        link.client.loop_stop()
-        link.client.disconnect()
+        link.stop()
     per_round = args.houses + 1
     process_cpu = (t1.user + t1.system - t0.user - t0.system) / args.rounds
     print(f"messages per round {per_round:,} ({per_round / interval_s:,.0f} per second at the {interval_s:g} s interval); "
@@ -131,8 +130,7 @@ def inbound(meter_count: int, rounds: int) -> int:
             tick_s.append(time.perf_counter() - w0)
         meter.loop_stop()
         meter.disconnect()
-        link.client.loop_stop()
-        link.client.disconnect()
+        link.stop()
     cpu_per_msg_us = (c1.user + c1.system - c0.user - c0.system) / max(taken, 1) * 1e6
     print(f"measured houses: {meter_count:,} meters x {rounds} messages: {taken:,} of {expected:,} taken in {wall_s:.2f} s "
           f"({taken / wall_s:,.0f} messages per second); process CPU {cpu_per_msg_us:.0f} us per message, the publishing client in "

@@ -243,7 +243,8 @@ class MqttLink:
             self.client.publish(self.topics.status, OFFLINE, qos=1, retain=True).wait_for_publish(2.0)
         self.client.disconnect()
         self.client.loop_stop()
-        self._thread.join(5.0)
+        if self._thread.is_alive():  # a link driven by hand (benchmarks) never started it
+            self._thread.join(5.0)
 
     # ------------------------------------------------------------------ broker events (paho's thread)
     def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any = None) -> None:
@@ -344,9 +345,10 @@ class MqttLink:
         """Publish `snap` for the workers, retained (a worker that connects sees the newest at once);
         the same snapshot again every :data:`cluster.HEARTBEAT_S` while no new one comes (paused, a long
         interval), with the parameters as they are now."""
+        assert self.desk is not None, "snapshots are shared only with workers on, which makes the desk"
         self._shared, self._shared_at = snap, time.monotonic()
         try:
-            self._publish(self.desk.topics.snapshot if self.desk else "", snap.to_wire({"live": self.sim.live_values()}), retain=True)
+            self._publish(self.desk.topics.snapshot, snap.to_wire({"live": self.sim.live_values()}), retain=True)
             self.snapshots_shared += 1
         except Exception:  # one snapshot that cannot be sent must not end the link
             log.exception("sharing a snapshot failed")
