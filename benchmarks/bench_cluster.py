@@ -7,6 +7,8 @@ interval, with Debian's mosquitto as the broker:
 * **engine + 2 workers**: the engine (``mqtt.workers: true``) serves no sessions; two
   ``serve --worker`` processes get half the sessions each (as nginx spreads browsers).
 
+Pages are paced as each role's default (``leg_sim.server.admission``).
+
 Measured per set-up: CPU per session opened (all server processes), websocket receive latency
 p50/p95 over every tick of every session (tick computed on the engine → message arrived; across
 processes the snapshot's trip through the broker is included), server CPU of all processes
@@ -92,7 +94,8 @@ def engine_and_workers(tmp: Path, sessions: int, seconds: float, open_timeout_s:
                   "mqtt": {"enabled": True, "workers": True, "broker": broker.url, "publish_interval_s": 3600.0}}
         with Server(tmp, config, env=env, quick_cleanup=False) as engine:
             time.sleep(2.0)
-            workers = [Server(tmp, config, env={**env, "LEG_ROLE": "worker"}, quick_cleanup=False).start() for _ in range(2)]
+            worker_env = {**env, "LEG_ROLE": "worker", "LEG_PAGES_PER_S": str(admission.WORKER_PAGES_PER_S)}
+            workers = [Server(tmp, config, env=worker_env, quick_cleanup=False).start() for _ in range(2)]
             try:
                 time.sleep(3.0)
                 ticks = [get_json(s.base + "/api/state")[1]["tick"] for s in (engine, *workers)]

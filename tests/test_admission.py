@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from server_support import Server, get_json
 
-from leg_sim.server.admission import BURST, MIN_RETRY_S, PAGES_PER_S, RETRY_JITTER_S, PageBudget
+from leg_sim.server.admission import BURST, MIN_RETRY_S, PAGES_PER_S, RETRY_JITTER_S, WORKER_PAGES_PER_S, PageBudget, budget_from
 
 
 @settings(max_examples=200, deadline=None)
@@ -39,6 +39,16 @@ def test_an_idle_budget_admits_a_whole_burst_again():
     budget = PageBudget(3, 1.0)
     assert [budget.admit(0.0)[0] for _ in range(4)] == [True, True, True, False]
     assert [budget.admit(10.0)[0] for _ in range(4)] == [True, True, True, False]
+
+
+def test_the_pace_comes_from_the_environment_and_a_worker_has_its_own_default():
+    assert (budget_from({}).burst, budget_from({}).per_s) == (BURST, PAGES_PER_S)
+    assert budget_from({"LEG_ROLE": "worker"}).per_s == WORKER_PAGES_PER_S > PAGES_PER_S
+    asked = budget_from({"LEG_ROLE": "worker", "LEG_PAGE_BURST": "5", "LEG_PAGES_PER_S": "0.5"})
+    assert (asked.burst, asked.per_s) == (5, 0.5)
+    # Values that mean nothing fall back to the role's default.
+    for bad in ({"LEG_PAGES_PER_S": "fast"}, {"LEG_PAGES_PER_S": "nan"}, {"LEG_PAGES_PER_S": "-1"}, {"LEG_PAGE_BURST": "x"}):
+        assert budget_from({"LEG_ROLE": "worker", **bad}).per_s == WORKER_PAGES_PER_S, bad
 
 
 def page(url: str) -> tuple[int, str, dict]:

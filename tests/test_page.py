@@ -119,3 +119,31 @@ def test_wall_kpis_use_the_large_style():
     # At least 28 px on a 1080p screen: clamp(28px, ...) in the wall style.
     size = re.search(r"\.leg-wall \.leg-kpi b\{[^}]*font-size:clamp\((\d+)px", theme.KPI_CSS)
     assert size is not None and int(size.group(1)) >= 28
+
+
+#: Bokeh models a 20-house page may be built from. Opening a page costs CPU roughly in
+#: proportion to its models (BENCHMARKS.md); 179 (standard) and 142 (wall) now, 214 and
+#: 177 while the chart and the graph drew each line with several glyphs.
+PAGE_MODEL_BUDGET = 185
+
+
+@pytest.mark.parametrize("choice", [page.PageChoice("standard", "light"), page.PageChoice("wall", "dark")])
+def test_a_page_is_built_from_few_models_and_each_line_from_one_glyph(choice):
+    from bokeh.document import Document
+    from bokeh.models import DaysTicker, Glyph, GlyphRenderer
+    from panel.io.state import set_curdoc
+
+    sim = make_sim(houses=20)
+    sim.step()
+    doc = Document()
+    with set_curdoc(doc):  # as the server builds a page (Panel shares stylesheets within a document)
+        Dashboard(sim=sim, choice=choice).template().server_doc(doc)
+    models = list(doc.models)
+    assert len(models) <= PAGE_MODEL_BUDGET, f"{len(models)} models in a page (budget {PAGE_MODEL_BUDGET})"
+    renderers = [m for m in models if isinstance(m, GlyphRenderer)]
+    glyphs = [m for m in models if isinstance(m, Glyph)]
+    # One glyph per renderer: no extra glyphs for selected, unselected, muted or hovered looks.
+    assert len(glyphs) == len(renderers) >= 8 + 4
+    assert all(r.nonselection_glyph == "auto" and r.hover_glyph is None for r in renderers)
+    # The chart's time axis has no day, month or year tickers (a window is at most a day).
+    assert not [m for m in models if isinstance(m, DaysTicker)]

@@ -8,7 +8,8 @@ back, and for minutes every open session, route and health check waited.
 A token bucket (:class:`PageBudget`: :data:`BURST` pages at once, then
 :data:`PAGES_PER_S`, slower than the server can build them, so the event loop
 keeps time for everything else between builds) admits page requests
-(``LEG_PAGE_BURST`` and ``LEG_PAGES_PER_S`` in the environment change both). A
+(``LEG_PAGE_BURST`` and ``LEG_PAGES_PER_S`` in the environment change both; a
+worker, which runs no simulation, paces at :data:`WORKER_PAGES_PER_S`). A
 request that finds the bucket empty gets a small page at once: status 503 with ``Retry-After`` and an HTML refresh after
 a few seconds (with jitter, so the screens spread out), saying the dashboard is
 busy. A screen therefore retries by itself until its page is built, and the
@@ -29,9 +30,14 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from leg_sim.config import ENV_ROLE, ROLE_WORKER
+
 #: Pages that may be built at once, and the pace after that. [-], [1/s]
 BURST = 3
 PAGES_PER_S = 1.0
+#: The pace of a worker (``serve --worker``): it runs no simulation, so its event loop has only
+#: pages and the feed's writes to keep time for. [1/s]
+WORKER_PAGES_PER_S = 2.0
 ENV_BURST, ENV_PER_S = "LEG_PAGE_BURST", "LEG_PAGES_PER_S"
 #: A refused request is told to retry after this long, plus up to RETRY_JITTER_S. [s]
 MIN_RETRY_S = 2.0
@@ -97,13 +103,14 @@ def _admitted(get: Any) -> Any:
 
 
 def budget_from(environ: Mapping[str, str]) -> PageBudget:
-    """The budget the environment asks for (the defaults where it says nothing usable)."""
+    """The budget the environment asks for (the defaults of this process's role where it says nothing usable)."""
+    default = PageBudget(BURST, WORKER_PAGES_PER_S if environ.get(ENV_ROLE) == ROLE_WORKER else PAGES_PER_S)
     try:
         burst = max(int(environ.get(ENV_BURST, BURST)), 1)
-        per_s = float(environ.get(ENV_PER_S, PAGES_PER_S))
+        per_s = float(environ.get(ENV_PER_S, default.per_s))
     except ValueError:
-        return PageBudget()
-    return PageBudget(burst, per_s) if math.isfinite(per_s) and per_s > 0 else PageBudget()
+        return default
+    return PageBudget(burst, per_s) if math.isfinite(per_s) and per_s > 0 else default
 
 
 def install() -> None:

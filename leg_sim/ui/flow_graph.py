@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, CustomJS, CustomJSHover, CustomJSTransform, HoverTool, Range1d
+from bokeh.models import ColumnDataSource, CustomJS, CustomJSHover, CustomJSTransform, HoverTool, Range1d, Scatter, Segment, Text
 from bokeh.plotting import figure
 from bokeh.transform import transform
 
@@ -648,40 +648,44 @@ class FlowGraph(View):
             name="flow_graph",
         )
         es = self.edges.source
-        state_colour = transform("p", CustomJSTransform(v_func=_STATE_COLOUR_JS))
-        edge_r = fig.segment(
-            "x0", "y0", "x1", "y1", source=es, line_color=state_colour, line_width=transform("p", CustomJSTransform(v_func=_WIDTH_JS)),
-            line_alpha="v", line_cap="round", name="graph_edges",
-        )
-        edge_r.hover_glyph = None
-        fig.scatter(
-            "ax", "ay", source=es, marker="triangle", size=transform("p", CustomJSTransform(v_func=_ARROW_SIZE_JS)),
-            angle=transform("p", CustomJSTransform(v_func=_ARROW_ANGLE_JS, args=dict(source=es))),
-            fill_color=state_colour, line_color=state_colour, fill_alpha="v", line_alpha="v", name="graph_arrows",
-        )
-        fig.scatter("x", "y", source=self.dots, size=5, fill_color="#ffffff", line_color="#444444", line_width=1, fill_alpha=0.95,
-                    name="graph_dots")
         hs = self.houses.source
-        house_r = fig.scatter(
-            "x", "y", source=hs, size="s", marker="m", fill_color=transform("n", CustomJSTransform(v_func=_HOUSE_COLOUR_JS)),
-            line_color="#555555", line_width=1.0, fill_alpha="v", line_alpha="v", name="graph_houses",
-        )
-        fig.scatter("x", "y", source=self.mark.source, size="s", marker="circle", fill_color=None, line_color=HIGHLIGHT, line_width=2.5,
-                    name="graph_mark")
+        state_colour = transform("p", CustomJSTransform(v_func=_STATE_COLOUR_JS))
+        # Each glyph as one renderer with one glyph: figure's glyph methods add a second one per
+        # renderer for an unselected look (BokehJS derives it when needed; nothing here selects).
+        edge_r = fig.add_glyph(es, Segment(
+            x0="x0", y0="y0", x1="x1", y1="y1", line_color=state_colour, line_width=transform("p", CustomJSTransform(v_func=_WIDTH_JS)),
+            line_alpha="v", line_cap="round",
+        ), name="graph_edges")
+        fig.add_glyph(es, Scatter(
+            x="ax", y="ay", marker="triangle", size=transform("p", CustomJSTransform(v_func=_ARROW_SIZE_JS)),
+            angle=transform("p", CustomJSTransform(v_func=_ARROW_ANGLE_JS, args=dict(source=es))),
+            fill_color=state_colour, line_color=state_colour, fill_alpha="v", line_alpha="v",
+        ), name="graph_arrows")
+        fig.add_glyph(self.dots, Scatter(
+            x="x", y="y", size=5, fill_color="#ffffff", line_color="#444444", line_width=1, fill_alpha=0.95,
+        ), name="graph_dots")
+        house_r = fig.add_glyph(hs, Scatter(
+            x="x", y="y", size="s", marker="m", fill_color=transform("n", CustomJSTransform(v_func=_HOUSE_COLOUR_JS)),
+            line_color="#555555", line_width=1.0, fill_alpha="v", line_alpha="v",
+        ), name="graph_houses")
+        fig.add_glyph(self.mark.source, Scatter(
+            x="x", y="y", size="s", marker="circle", fill_color=None, line_color=HIGHLIGHT, line_width=2.5,
+        ), name="graph_mark")
         house_label = transform("label", CustomJSTransform(args=dict(source=hs, power_column="n", sep=" "), v_func=_LABEL_JS))
-        self._house_text = fig.text(
-            "lx", "ly", text=house_label, source=hs, angle="la", text_align="al", text_baseline="middle",
+        self._house_text = fig.add_glyph(hs, Text(
+            x="lx", y="ly", text=house_label, angle="la", text_align="al", text_baseline="middle",
             text_font_size=f"{self.label_px}px", text_color=theme.text_colours("dark" if self.dark else "light")["muted"],
-            text_line_height=gl.LINE_EM, name="graph_labels",
-        )
-        hub_r = fig.scatter("x", "y", source=self.hubs.source, size="s", marker="m", fill_color="fill", line_color="line", line_width=2.5,
-                           name="graph_hubs")
-        self._hub_text = fig.text(
-            "x", "y", text=transform("label", CustomJSTransform(args=dict(source=self.hubs.source, power_column="w", sep="\n"), v_func=_LABEL_JS)),
-            source=self.hubs.source, text_align="center", text_baseline="middle",
+            text_line_height=gl.LINE_EM,
+        ), name="graph_labels")
+        hub_r = fig.add_glyph(self.hubs.source, Scatter(
+            x="x", y="y", size="s", marker="m", fill_color="fill", line_color="line", line_width=2.5,
+        ), name="graph_hubs")
+        hub_label = transform("label", CustomJSTransform(args=dict(source=self.hubs.source, power_column="w", sep="\n"), v_func=_LABEL_JS))
+        self._hub_text = fig.add_glyph(self.hubs.source, Text(
+            x="x", y="y", text=hub_label,
+            text_align="center", text_baseline="middle",
             text_font_size=f"{self.label_px}px", text_color=HUB_TEXT, text_font_style="bold", text_line_height=gl.LINE_EM,
-            name="graph_hub_labels",
-        )
+        ), name="graph_hub_labels")
         fig.add_tools(
             HoverTool(
                 renderers=[house_r],
