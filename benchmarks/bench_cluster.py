@@ -19,7 +19,7 @@ The clients run in this process, on the same 2 cores as the servers: at hundreds
 they take CPU from them, so the figures are an upper bound. Not a test: it prints figures for
 BENCHMARKS.md.
 
-    python benchmarks/bench_cluster.py [--sessions 100 200 400] [--seconds 30]
+    python benchmarks/bench_cluster.py [--sessions 100 200 400] [--seconds 30] [--setup both|one|workers]
 """
 
 from __future__ import annotations
@@ -112,10 +112,13 @@ def main(argv=None) -> int:
     ap.add_argument("--sessions", type=int, nargs="+", default=[100, 200, 400])
     ap.add_argument("--seconds", type=float, default=30.0, help="steady-state measuring time per run [s]")
     ap.add_argument("--open-timeout", type=float, default=240.0, help="longest wait for all sessions to open [s]")
+    ap.add_argument("--setup", choices=("both", "one", "workers"), default="both", help="run only one of the two set-ups")
     args = ap.parse_args(argv)
     env = {"LEG_PAGE_BURST": str(admission.BURST), "LEG_PAGES_PER_S": str(admission.PAGES_PER_S)}
     print(f"machine: {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; 20 houses, 1 s interval", flush=True)
-    alive = {"one process": one_process, "engine + 2 workers": engine_and_workers}
+    setups = {"one process": one_process, "engine + 2 workers": engine_and_workers}
+    chosen = {"both": tuple(setups), "one": ("one process",), "workers": ("engine + 2 workers",)}[args.setup]
+    alive = {name: setups[name] for name in chosen}
     for n in args.sessions:
         for name, setup in list(alive.items()):
             with tempfile.TemporaryDirectory() as tmp:

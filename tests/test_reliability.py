@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
 import psutil
 import pytest
 from conftest import make_sim
+from hypothesis import given
+from hypothesis import strategies as st
 from server_support import Server, get_json
 from test_engine import check_invariants
 
 from benchmarks.ws_client import open_and_close_sessions
+from leg_sim.server.session import COLLECT_EVERY_S, COLLECT_LOOP_SHARE, collect_wait_s
 
 pytestmark = pytest.mark.server
 
@@ -81,6 +85,33 @@ def test_session_churn_leaves_nothing_behind(tmp_path):
     assert after["watchers"] == base["watchers"]
     assert after["error_count"] == 0
     assert (rss_after - rss_warm) / 2**20 <= 10.0, f"RSS grew {(rss_after - rss_warm) / 2**20:.1f} MB over 100 sessions"
+
+
+@given(pauses_s=st.lists(st.floats(0.0, 20.0), min_size=1, max_size=50), close_gaps_s=st.lists(st.floats(0.0, 30.0), min_size=1, max_size=50))
+def test_collections_of_closed_sessions_take_a_bounded_share_of_the_loop(pauses_s, close_gaps_s):
+    # Sessions close at any pace; each collection takes what the heap makes it take. Following
+    # collect_wait_s, collections are COLLECT_EVERY_S apart at least and their pauses add up to
+    # at most COLLECT_LOOP_SHARE of the time between them (when they are long).
+    now, last_end, last_pause, done = 0.0, -1e9, 0.0, []
+    for i, gap in enumerate(close_gaps_s):
+        pause = pauses_s[i % len(pauses_s)]
+        now += gap
+        wait = collect_wait_s(now, last_end, last_pause)
+        assert wait >= 0.0
+        now += wait  # the collection runs when the wait has passed
+        done.append((now, pause))
+        now += pause
+        last_end, last_pause = now, pause
+    for (start_a, pause_a), (start_b, _) in itertools.pairwise(done):
+        gap_s = start_b - (start_a + pause_a)
+        assert gap_s >= COLLECT_EVERY_S - 1e-9
+        assert pause_a <= COLLECT_LOOP_SHARE * gap_s + 1e-9
+
+
+def test_a_collection_waits_only_as_long_as_it_must():
+    assert collect_wait_s(100.0, 0.0, 1.0) == 0.0  # long ago
+    assert collect_wait_s(100.0, 99.0, 0.0) == COLLECT_EVERY_S - 1.0
+    assert collect_wait_s(100.0, 99.0, 5.0) == 5.0 / COLLECT_LOOP_SHARE - 1.0  # a 5 s collection: 100 s apart
 
 
 def test_one_simulated_day_keeps_every_invariant_and_memory_bounded():

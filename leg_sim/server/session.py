@@ -45,8 +45,22 @@ _BY_ID: weakref.WeakValueDictionary[str, SessionBridge] = weakref.WeakValueDicti
 
 #: Least time between two collections of closed sessions' garbage. [s]
 COLLECT_EVERY_S = 5.0
-_last_collect = [0.0]
+#: Largest share of the event loop's time those collections may take: after one that took
+#: p seconds, the next waits at least p / COLLECT_LOOP_SHARE. Such a collection is a full
+#: one over every open page (seconds at hundreds of pages, BENCHMARKS.md), so viewers
+#: leaving one by one must not start one each. [-]
+COLLECT_LOOP_SHARE = 0.05
+#: End and length of the last collection (monotonic [s], [s]); a collection is waiting.
+_last_collect = [0.0, 0.0]
 _collect_waiting = [False]
+
+
+def collect_wait_s(now_s: float, last_end_s: float, last_pause_s: float) -> float:
+    """Seconds until closed sessions may be collected again (0 = now), pure: at least
+    :data:`COLLECT_EVERY_S` after the last collection ended, and long enough after it that
+    collections take at most :data:`COLLECT_LOOP_SHARE` of the loop's time."""
+    spacing_s = max(COLLECT_EVERY_S, last_pause_s / COLLECT_LOOP_SHARE)
+    return max(0.0, last_end_s + spacing_s - now_s)
 
 
 def freeze_long_lived() -> None:
@@ -58,12 +72,12 @@ def freeze_long_lived() -> None:
 
 
 def collect_closed_sessions() -> None:
-    """Free the reference cycles a closed session leaves (its Bokeh document and models) now,
-    so a server whose viewers come and go keeps a flat memory profile: unfreeze, collect,
-    freeze again. At most once every :data:`COLLECT_EVERY_S`; a close within that time is
-    collected when it has passed."""
+    """Free the reference cycles closed sessions leave (their Bokeh documents and models), so
+    a server whose viewers come and go keeps a bounded memory profile: unfreeze, collect,
+    freeze again. Not sooner than :func:`collect_wait_s` allows; a close within that time
+    is collected when it has passed, together with every other close meanwhile."""
     now = time.monotonic()
-    wait_s = _last_collect[0] + COLLECT_EVERY_S - now
+    wait_s = collect_wait_s(now, *_last_collect)
     if wait_s > 0:
         if not _collect_waiting[0]:
             _collect_waiting[0] = True
@@ -72,10 +86,11 @@ def collect_closed_sessions() -> None:
             except Exception:  # no event loop in this thread: the next close collects
                 _collect_waiting[0] = False
         return
-    _last_collect[0] = now
     gc.unfreeze()
     gc.collect()
     gc.freeze()
+    end = time.monotonic()
+    _last_collect[:] = [end, end - now]
 
 
 def _collect_later() -> None:
