@@ -409,6 +409,7 @@ def test_the_page_takes_its_ticks_from_the_shared_feed(dashboard, server):
     """The page's script opened the feed: its frames move the page on, the graph's powers in the
     browser are the snapshot's, and the server counts the page's feed."""
     page, _errors = dashboard
+    page.wait_for_function("() => Number(document.body.dataset.feedSeq || '-1') >= 1", timeout=30_000)
     seq0 = int(page.evaluate("() => document.body.dataset.feedSeq || '-1'"))
     page.wait_for_timeout(2500)
     seq1 = int(page.evaluate("() => document.body.dataset.feedSeq || '-1'"))
