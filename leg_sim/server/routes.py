@@ -70,6 +70,7 @@ def health(sim: Any) -> tuple[int, dict]:
     body["sessions"] = session.active_sessions()
     body["slow_sessions_closed"] = backpressure.closed_count[0]
     body["updates_rescheduled"] = session.rescheduled_count[0]
+    body["sessions_uncollected"] = session.uncollected_count[0]
     body["pages_deferred"] = admission.budget.refused
     the_hub = feed.hub()
     body["feeds"] = len(the_hub.sockets) if the_hub is not None else 0

@@ -49,10 +49,12 @@ COLLECT_EVERY_S = 5.0
 #: p seconds, the next waits at least p / COLLECT_LOOP_SHARE. Such a collection is a full
 #: one over every open page (seconds at hundreds of pages, BENCHMARKS.md), so viewers
 #: leaving one by one must not start one each. [-]
-COLLECT_LOOP_SHARE = 0.05
+COLLECT_LOOP_SHARE = 0.1
 #: End and length of the last collection (monotonic [s], [s]); a collection is waiting.
 _last_collect = [0.0, 0.0]
 _collect_waiting = [False]
+#: Sessions closed since the last collection (their memory is not freed yet).
+uncollected_count = [0]
 
 
 def collect_wait_s(now_s: float, last_end_s: float, last_pause_s: float) -> float:
@@ -91,6 +93,7 @@ def collect_closed_sessions() -> None:
     gc.freeze()
     end = time.monotonic()
     _last_collect[:] = [end, end - now]
+    uncollected_count[0] = 0
 
 
 def _collect_later() -> None:
@@ -206,6 +209,7 @@ class SessionBridge:
 
     def _destroyed(self, session_context) -> None:
         self.detach()
+        uncollected_count[0] += 1
         collect_closed_sessions()
 
     def on_snapshot(self, snap) -> None:
