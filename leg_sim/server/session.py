@@ -50,8 +50,9 @@ COLLECT_EVERY_S = 5.0
 #: one over every open page (seconds at hundreds of pages, BENCHMARKS.md), so viewers
 #: leaving one by one must not start one each. [-]
 COLLECT_LOOP_SHARE = 0.1
-#: End and length of the last collection (monotonic [s], [s]); a collection is waiting.
+#: End and length of the last collection (monotonic [s], [s]).
 _last_collect = [0.0, 0.0]
+#: True while a collection is scheduled for later.
 _collect_waiting = [False]
 #: Sessions closed since the last collection (their memory is not freed yet).
 uncollected_count = [0]

@@ -274,8 +274,9 @@ class _WeakHook:
 
 def time_of_day_ticker() -> DatetimeTicker:
     """Ticks for a window of seconds to one day: Bokeh's own minute and hour steps (the
-    default DatetimeTicker's second and third tickers), without its day, month and year
-    tickers, which a window of at most a day never uses (ten fewer models per page)."""
+    default DatetimeTicker's second and third tickers; the hour steps open-ended, as no day
+    ticker follows them), without its sub-second, day, month and year tickers, which a
+    window of minutes to one day never uses (ten fewer models per page)."""
     minute_ms, hour_ms = 60_000.0, 3_600_000.0
     return DatetimeTicker(tickers=[
         AdaptiveTicker(mantissas=[1, 2, 5, 10, 15, 20, 30], base=60, min_interval=1000.0, max_interval=30 * minute_ms, num_minor_ticks=0),
