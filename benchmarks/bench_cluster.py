@@ -16,7 +16,8 @@ together (% of one core) and the busiest process's. A set-up whose p95 passes 25
 sessions do not all open) is not run at the next size: that is what breaks first.
 
 The clients run in this process, on the same 2 cores as the servers: at hundreds of sessions
-they take CPU from them, so the figures are an upper bound. Not a test: it prints figures for
+they take CPU from them, so the figures are an upper bound. Once open, every session is received
+by one shared thread (``ws_client.Receiver``), not two threads per session. Not a test: it prints figures for
 BENCHMARKS.md.
 
     python benchmarks/bench_cluster.py [--sessions 100 200 400] [--seconds 30] [--setup both|one|workers]
@@ -40,7 +41,7 @@ from broker_support import Broker  # noqa: E402
 from server_support import Server, free_port, get_json  # noqa: E402
 
 from benchmarks.bench_dashboard import DAY, percentile  # noqa: E402
-from benchmarks.ws_client import open_sessions  # noqa: E402
+from benchmarks.ws_client import Receiver, open_sessions  # noqa: E402
 from leg_sim.server import admission  # noqa: E402
 
 P95_MS = 250.0
@@ -54,7 +55,15 @@ def run(servers: list[Server], every: list[Server], sessions: int, seconds: floa
     """`sessions` clients spread evenly over `servers`; CPU counted over `every` server process."""
     procs = [psutil.Process(s.proc.pid) for s in every]
     cpu0, t0 = cpu_s(procs), time.monotonic()
-    clients, opened, failures = open_sessions([s.base for s in servers], sessions, open_timeout_s)
+    receiver = Receiver().start()
+    try:
+        return _measure(servers, procs, sessions, seconds, open_timeout_s, receiver, cpu0, t0)
+    finally:
+        receiver.close()
+
+
+def _measure(servers, procs, sessions, seconds, open_timeout_s, receiver, cpu0, t0) -> dict:
+    clients, opened, failures = open_sessions([s.base for s in servers], sessions, open_timeout_s, receiver=receiver)
     open_s = time.monotonic() - t0
     open_cpu = sum(cpu_s(procs)) - sum(cpu0)
     result: dict = {"opened": opened, "open_s": open_s, "open_cpu_ms": open_cpu / max(opened, 1) * 1000.0, "failures": failures[:3]}

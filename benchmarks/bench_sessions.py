@@ -18,7 +18,8 @@ screens reconnecting after a restart would. Measured:
 
 The clients run in this process, on the same 2 cores as the server: at
 hundreds of sessions they take CPU from it, so the figures are an upper bound
-of what the server alone would need. Not a test: it prints figures for
+of what the server alone would need. Once open, every session is received by
+one shared thread (``ws_client.Receiver``), not two threads per session. Not a test: it prints figures for
 BENCHMARKS.md. A scenario whose sessions do not all open within
 ``--open-timeout`` is reported as broken and the next, larger, is skipped.
 
@@ -43,7 +44,7 @@ sys.path.insert(0, str(REPO))
 from server_support import Server, get_json  # noqa: E402
 
 from benchmarks.bench_dashboard import DAY, browser_latency, percentile  # noqa: E402
-from benchmarks.ws_client import open_sessions  # noqa: E402
+from benchmarks.ws_client import Receiver, open_sessions  # noqa: E402
 from leg_sim.server import admission  # noqa: E402
 
 #: Wait after closing a tenth of the sessions, past Bokeh's unused-session lifetime and check. [s]
@@ -58,6 +59,14 @@ def cpu_s(proc: psutil.Process) -> float:
 
 
 def scenario(sessions: int, seconds: float, open_timeout_s: float, with_browser: bool = False) -> dict:
+    receiver = Receiver().start()
+    try:
+        return _scenario(sessions, seconds, open_timeout_s, with_browser, receiver)
+    finally:
+        receiver.close()
+
+
+def _scenario(sessions: int, seconds: float, open_timeout_s: float, with_browser: bool, receiver: Receiver) -> dict:
     config = {"houses": 20, "update_interval_ms": 1000, "clock": DAY}
     # The server's own page pace (leg_sim.server.admission), as in production.
     paced = {"LEG_PAGE_BURST": str(admission.BURST), "LEG_PAGES_PER_S": str(admission.PAGES_PER_S)}
@@ -67,7 +76,7 @@ def scenario(sessions: int, seconds: float, open_timeout_s: float, with_browser:
         rss0 = proc.memory_info().rss / 2**20
         cpu0, t0 = cpu_s(proc), time.monotonic()
         # Failures are reported below with the server's own account of them.
-        clients, opened, failures = open_sessions([srv.base], sessions, open_timeout_s)
+        clients, opened, failures = open_sessions([srv.base], sessions, open_timeout_s, receiver=receiver)
         open_s = time.monotonic() - t0
         open_cpu_s = cpu_s(proc) - cpu0
         result: dict = {"sessions": sessions, "opened": opened, "open_s": open_s, "open_cpu_s_per_session": open_cpu_s / max(opened, 1)}
