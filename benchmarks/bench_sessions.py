@@ -154,11 +154,15 @@ def main(argv=None) -> int:
     ap.add_argument("--sessions", type=int, nargs="+", default=[50, 100, 200, 400])
     ap.add_argument("--seconds", type=float, default=30.0, help="steady-state measuring time per scenario [s]")
     ap.add_argument("--browser", action="store_true", help="also one Chromium page: its tick-to-screen latency")
-    ap.add_argument("--open-timeout", type=float, default=180.0, help="longest wait for all sessions to open [s]")
+    ap.add_argument(
+        "--open-timeout", type=float, default=None,
+        help="longest wait for all sessions to open [s]; default: twice what the server's page pace needs, and at least 180 s",
+    )
     args = ap.parse_args(argv)
     print(f"machine: {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; 20 houses, 1 s interval", flush=True)
     for n in args.sessions:
-        r = scenario(n, args.seconds, args.open_timeout, args.browser)
+        open_timeout_s = args.open_timeout or max(180.0, 2.0 * n / admission.PAGES_PER_S)
+        r = scenario(n, args.seconds, open_timeout_s, args.browser)
         print(f"{n:4d} sessions: opened {r['opened']} in {r['open_s']:.1f} s, {r['open_cpu_s_per_session'] * 1000:.0f} ms CPU per session "
               f"(target <= {OPEN_CPU_S * 1000:.0f} ms: {'met' if r['open_cpu_s_per_session'] <= OPEN_CPU_S else 'MISSED'})", flush=True)
         if "broken" in r:

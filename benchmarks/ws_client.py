@@ -108,10 +108,13 @@ class Receiver:
             for key, _ in ready:
                 ws, on_frame, on_error = key.data
                 try:
-                    frame = ws.recv()
-                    if not frame and not ws.connected:
+                    # One frame, not recv(): that answers a ping and then waits for the next
+                    # data frame, which would hold up every other socket meanwhile.
+                    opcode, data = ws.recv_data(control_frame=True)
+                    if opcode == websocket.ABNF.OPCODE_CLOSE:
                         raise ConnectionError("closed by the server")
-                    on_frame(frame, time.time())
+                    if opcode in (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY):
+                        on_frame(data.decode("utf-8") if opcode == websocket.ABNF.OPCODE_TEXT else data, time.time())
                 except Exception as exc:
                     self._drop(key.fileobj)
                     if not self._closing:
