@@ -1,9 +1,12 @@
-"""Page builds are paced: a burst of page requests gets busy pages that retry by themselves.
+"""Page builds are paced and open sessions capped: the excess gets pages that retry by themselves.
 
 The token bucket is checked with Hypothesis; a real server gets twenty page
 requests at once and must answer the excess at once with a 503 busy page that
 refreshes itself, stay healthy meanwhile, and build a page again once the
-bucket refills.
+bucket refills. The session cap (and its lowering to what the open-files limit
+allows) is checked with Hypothesis; a real server capped at two sessions
+answers a third page request with the full page, and builds one again once a
+session has closed.
 """
 
 from __future__ import annotations
@@ -18,7 +21,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from server_support import Server, get_json
 
-from leg_sim.server.admission import BURST, MIN_RETRY_S, PAGES_PER_S, RETRY_JITTER_S, WORKER_PAGES_PER_S, PageBudget, budget_from
+from benchmarks.ws_client import BokehClient
+from leg_sim.server.admission import (
+    BURST,
+    FDS_PER_SESSION,
+    MAX_SESSIONS,
+    MIN_RETRY_S,
+    PAGES_PER_S,
+    RESERVED_FDS,
+    RETRY_JITTER_S,
+    WORKER_PAGES_PER_S,
+    PageBudget,
+    budget_from,
+    max_sessions_from,
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -76,3 +92,45 @@ def test_a_burst_of_page_requests_gets_busy_pages_that_retry_and_the_server_stay
         assert status == 200 and health["pages_deferred"] >= len(busy)
         time.sleep(1.5 / PAGES_PER_S)
         assert page(srv.base + "/main")[0] == 200  # a screen that comes back later gets its page
+
+
+def test_the_session_cap_comes_from_the_environment_and_bad_values_fall_back_with_a_warning():
+    assert max_sessions_from({}, None) == (MAX_SESSIONS, None)
+    assert max_sessions_from({"LEG_MAX_SESSIONS": " 50 "}, None) == (50, None)
+    for bad in ("many", "0", "-3", "2.5"):
+        cap, warning = max_sessions_from({"LEG_MAX_SESSIONS": bad}, None)
+        assert cap == MAX_SESSIONS and warning and "LEG_MAX_SESSIONS" in warning and "\n" not in warning, bad
+    cap, warning = max_sessions_from({}, 1024)
+    assert cap == (1024 - RESERVED_FDS) // FDS_PER_SESSION < MAX_SESSIONS and "1024" in warning
+
+
+@given(asked=st.one_of(st.none(), st.integers(-5, 100_000)), fd_limit=st.one_of(st.none(), st.integers(0, 200_000)))
+def test_the_session_cap_is_at_least_one_and_never_more_than_the_open_files_limit_allows(asked, fd_limit):
+    environ = {} if asked is None else {"LEG_MAX_SESSIONS": str(asked)}
+    cap, _ = max_sessions_from(environ, fd_limit)
+    wanted = asked if asked is not None and asked >= 1 else MAX_SESSIONS
+    assert 1 <= cap <= wanted
+    if fd_limit is not None and fd_limit >= RESERVED_FDS + FDS_PER_SESSION:
+        assert cap * FDS_PER_SESSION + RESERVED_FDS <= fd_limit
+        assert cap == min(wanted, (fd_limit - RESERVED_FDS) // FDS_PER_SESSION)
+
+
+def test_a_full_server_answers_with_the_full_page_and_opens_again_when_a_session_closes(tmp_path):
+    with Server(tmp_path, {"houses": 5, "update_interval_ms": 500}, env={"LEG_MAX_SESSIONS": "2"}) as srv:
+        clients = [BokehClient(srv.base).start() for _ in range(2)]
+        try:
+            assert all(c.pulled.wait(60) for c in clients), [c.error for c in clients]
+            status, body, headers = page(srv.base + "/main")
+            assert status == 503 and "as many screens as it can (2)" in body
+            retry_s = int(headers["Retry-After"])
+            assert re.search(rf'http-equiv="refresh" content="{retry_s}"', body)
+            _, health = get_json(srv.base + "/healthz", timeout_s=30)
+            assert health["max_sessions"] == 2 and health["sessions"] == 2 and health["pages_refused_full"] >= 1
+            clients.pop().close()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and get_json(srv.base + "/healthz", timeout_s=30)[1]["sessions"] > 1:
+                time.sleep(0.5)
+            assert page(srv.base + "/main")[0] == 200
+        finally:
+            for c in clients:
+                c.close()

@@ -14,10 +14,12 @@ import time
 
 import psutil
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from server_support import Server, get_json
 
 from benchmarks.ws_client import BokehClient, non_reader
-from leg_sim.server.backpressure import STUCK_CLOSE_S
+from leg_sim.server.backpressure import STUCK_CLOSE_S, StuckTimer
 
 #: Non-reading clients.
 CLIENTS = 10
@@ -67,3 +69,15 @@ def test_clients_that_never_read_are_closed_and_memory_stays_flat(tmp_path, feed
             for ws in stuck:
                 ws.close()
             reader.close()
+
+
+@given(st.lists(st.tuples(st.floats(min_value=0.0, max_value=20.0), st.booleans()), max_size=40))
+def test_a_socket_is_stuck_only_after_holding_unsent_data_without_a_break_for_the_whole_time(steps):
+    """Each step: seconds passed and whether the socket holds unsent data. Stuck exactly when the
+    last run of unsent observations began at least STUCK_CLOSE_S before now."""
+    timer, now_s, run_start_s = StuckTimer(), 1000.0, None
+    for dt_s, unsent in steps:
+        now_s += dt_s
+        run_start_s = (run_start_s if run_start_s is not None else now_s) if unsent else None
+        expected = run_start_s is not None and now_s - run_start_s >= STUCK_CLOSE_S
+        assert timer.stuck(now_s, unsent) is expected

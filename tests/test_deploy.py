@@ -47,3 +47,7 @@ def test_the_unit_is_sandboxed_keeps_state_and_has_a_watchdog():
     for key in ("RestrictAddressFamilies", "SystemCallFilter", "ProtectClock", "RestrictNamespaces", "NoNewPrivileges", "ProtectSystem"):
         assert settings.get(key), key
     assert "VOLUME /state" in (REPO / "Dockerfile").read_text()
+    # Open files for the default session cap (two websockets a session) and the rest.
+    from leg_sim.server.admission import FDS_PER_SESSION, MAX_SESSIONS, RESERVED_FDS
+
+    assert int(settings["LimitNOFILE"]) >= MAX_SESSIONS * FDS_PER_SESSION + RESERVED_FDS

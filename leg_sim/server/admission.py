@@ -16,6 +16,16 @@ busy. A screen therefore retries by itself until its page is built, and the
 server keeps serving the sessions it has in between. JSON routes, static files
 and websockets are not limited.
 
+The sessions one process holds are capped as well (:func:`max_sessions_from`,
+``LEG_MAX_SESSIONS``, default :data:`MAX_SESSIONS`): a page request while that
+many sessions are open gets the same kind of page (503, ``Retry-After``,
+refresh), saying the dashboard is full, and the open sessions keep their memory
+and their pace. The cap never exceeds what the process's file-descriptor limit
+allows (two websockets per session, :data:`FDS_PER_SESSION`), so a server
+under a low limit refuses pages with that page rather than failing to accept
+connections. Pages being built when the cap is reached (at most the burst)
+still open.
+
 :func:`install` wraps the page handler Panel uses
 (``panel.io.server.DocHandler.get``, a Panel internal; Panel 1.9, pinned in
 pyproject.toml); ``tests/test_admission.py`` fails if the wrap is lost.
@@ -23,9 +33,11 @@ pyproject.toml); ``tests/test_admission.py`` fails if the wrap is lost.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import random
+import resource
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -39,6 +51,15 @@ PAGES_PER_S = 1.0
 #: pages and the feed's writes to keep time for. [1/s]
 WORKER_PAGES_PER_S = 2.0
 ENV_BURST, ENV_PER_S = "LEG_PAGE_BURST", "LEG_PAGES_PER_S"
+#: Open sessions one process holds by default: at about 2.8 MB each (BENCHMARKS.md) 600 pages and
+#: the idle server's 230 MB stay within the systemd unit's MemoryMax=2G. [-]
+MAX_SESSIONS = 600
+ENV_MAX_SESSIONS = "LEG_MAX_SESSIONS"
+#: File descriptors a session holds (its page's document websocket and feed websocket), and those
+#: kept for everything else (listening sockets, page requests, state file, MQTT, logs). [-]
+FDS_PER_SESSION, RESERVED_FDS = 2, 124
+#: A screen refused because the server is full asks again after this long, plus jitter. [s]
+FULL_RETRY_S = 30.0
 #: A refused request is told to retry after this long, plus up to RETRY_JITTER_S. [s]
 MIN_RETRY_S = 2.0
 RETRY_JITTER_S = 4.0
@@ -50,6 +71,16 @@ BUSY_PAGE = """<!DOCTYPE html>
 <p>LEG-Simulator is busy opening other screens. This page tries again in {retry_s} s.</p>
 </body></html>
 """
+
+FULL_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="{retry_s}"><title>LEG-Simulator: full</title></head>
+<body style="font-family: sans-serif; padding: 2em">
+<p>LEG-Simulator is showing as many screens as it can ({max_sessions}). This page tries again in {retry_s} s.</p>
+</body></html>
+"""
+
+log = logging.getLogger("leg_sim.server")
 
 
 class PageBudget:
@@ -78,6 +109,9 @@ class PageBudget:
 
 #: The budget of this server process.
 budget = PageBudget()
+#: The most sessions this process holds, and page requests refused because it held them.
+max_sessions = MAX_SESSIONS
+full_refused = [0]
 _installed = [False]
 
 
@@ -86,16 +120,61 @@ def retry_after_s(wait_s: float) -> int:
     return math.ceil(max(wait_s, MIN_RETRY_S) + random.uniform(0.0, RETRY_JITTER_S))
 
 
+def max_sessions_from(environ: Mapping[str, str], fd_limit: int | None) -> tuple[int, str | None]:
+    """The session cap (pure): ``LEG_MAX_SESSIONS`` when it is a whole number ≥ 1, else
+    :data:`MAX_SESSIONS`; never more than the soft file-descriptor limit `fd_limit` allows
+    (None: unknown). Returns (cap, a warning to log once or None)."""
+    text = environ.get(ENV_MAX_SESSIONS, "").strip()
+    warning = None
+    try:
+        asked = int(text) if text else MAX_SESSIONS
+    except ValueError:
+        asked = 0
+    if asked < 1:
+        warning = f"{ENV_MAX_SESSIONS}={text!r} is not a whole number of at least 1; using {MAX_SESSIONS}"
+        asked = MAX_SESSIONS
+    if fd_limit is None:
+        return asked, warning
+    allowed = max(1, (fd_limit - RESERVED_FDS) // FDS_PER_SESSION)
+    if asked > allowed:
+        warning = (
+            f"at most {allowed} sessions, not {asked}: the open-files limit is {fd_limit} and each session holds "
+            f"{FDS_PER_SESSION} (raise it with `ulimit -n` or LimitNOFILE= in the systemd unit)"
+        )
+        return allowed, warning
+    return asked, warning
+
+
+def soft_fd_limit() -> int | None:
+    """This process's soft limit of open files; None when it cannot be read or is unlimited."""
+    try:
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (OSError, ValueError):
+        return None
+    return None if soft == resource.RLIM_INFINITY else int(soft)
+
+
+def _refuse(handler: Any, retry_s: int, page: str) -> None:
+    handler.set_status(503)
+    handler.set_header("Retry-After", str(retry_s))
+    handler.set_header("Cache-Control", "no-store")
+    handler.set_header("Content-Type", "text/html; charset=utf-8")
+    handler.finish(page)
+
+
 def _admitted(get: Any) -> Any:
+    from leg_sim.server import session
+
     async def guarded(self: Any, *args: Any, **kwargs: Any) -> None:
+        if session.active_sessions() >= max_sessions:
+            full_refused[0] += 1
+            retry_s = retry_after_s(FULL_RETRY_S)
+            _refuse(self, retry_s, FULL_PAGE.format(retry_s=retry_s, max_sessions=max_sessions))
+            return
         ok, wait_s = budget.admit(time.monotonic())
         if not ok:
             retry_s = retry_after_s(wait_s)
-            self.set_status(503)
-            self.set_header("Retry-After", str(retry_s))
-            self.set_header("Cache-Control", "no-store")
-            self.set_header("Content-Type", "text/html; charset=utf-8")
-            self.finish(BUSY_PAGE.format(retry_s=retry_s))
+            _refuse(self, retry_s, BUSY_PAGE.format(retry_s=retry_s))
             return
         await get(self, *args, **kwargs)
 
@@ -114,12 +193,15 @@ def budget_from(environ: Mapping[str, str]) -> PageBudget:
 
 
 def install() -> None:
-    """Limit page builds in this process; safe to call more than once."""
-    global budget
+    """Limit page builds and open sessions in this process; safe to call more than once."""
+    global budget, max_sessions
     if _installed[0]:
         return
     _installed[0] = True
     budget = budget_from(os.environ)
+    max_sessions, warning = max_sessions_from(os.environ, soft_fd_limit())
+    if warning:
+        log.warning(warning)
     from panel.io.server import DocHandler
 
     DocHandler.get = _admitted(DocHandler.get)  # type: ignore[method-assign]

@@ -43,6 +43,25 @@ SEND_BUFFER_BYTES = 256 * 1024
 closed_count = [0]
 
 
+class StuckTimer:
+    """How long one websocket has held unsent data, for the rule "closed after
+    :data:`STUCK_CLOSE_S`" that a session's and a feed's socket share."""
+
+    def __init__(self) -> None:
+        #: Monotonic time since which the socket has held unsent data; None while it keeps up. [s]
+        self.since_s: float | None = None
+
+    def stuck(self, now_s: float, unsent: bool) -> bool:
+        """Note whether the socket holds unsent data at `now_s` (monotonic [s]); True once it
+        has held some without a break for :data:`STUCK_CLOSE_S`."""
+        if not unsent:
+            self.since_s = None
+            return False
+        if self.since_s is None:
+            self.since_s = now_s
+        return now_s - self.since_s >= STUCK_CLOSE_S
+
+
 def websockets(doc: Any) -> list[Any]:
     """The Bokeh websocket handlers (Tornado ``WebSocketHandler``) serving `doc`'s session."""
     session = getattr(getattr(doc, "session_context", None), "_session", None)

@@ -125,7 +125,7 @@ class FeedSocket(WebSocketHandler):
 
     def initialize(self) -> None:
         self.last_seq: int | None = None
-        self.stuck_since: float | None = None
+        self.stuck = backpressure.StuckTimer()
         self.bridge: Any = None
 
     async def get(self, *args: Any, **kwargs: Any) -> None:
@@ -175,17 +175,15 @@ class FeedSocket(WebSocketHandler):
         if what == "none":
             return  # already shown (the latest frame on opening, then its publication)
         if what == "skip":
-            now = time.monotonic()
-            self.stuck_since = self.stuck_since or now
             self.last_seq = None  # it misses this frame: the next one is full
             if the_hub is not None:
                 the_hub.skipped += 1
-            if now - self.stuck_since >= backpressure.STUCK_CLOSE_S:
+            if self.stuck.stuck(time.monotonic(), unsent=True):
                 backpressure.closed_count[0] += 1
                 log.warning("closed a feed: the page does not read its updates for %.0f s", backpressure.STUCK_CLOSE_S)
                 self.close(backpressure.CLOSE_CODE, "the page does not read its updates")
             return
-        self.stuck_since = None
+        self.stuck.stuck(time.monotonic(), unsent=False)
         delta = what == "delta"
         with contextlib.suppress(WebSocketClosedError):
             self.write_message(frame.delta if delta else frame.full())

@@ -68,6 +68,8 @@ class ServerCollector(Collector):
             _gauge("leg_sessions", "Open dashboard sessions", session.active_sessions()),
             _counter("leg_control_values_refused", "Control values the server refused", controls.refused_count[0]),
             _counter("leg_pages_deferred", "Page requests answered with the busy page", admission.budget.refused),
+            _counter("leg_pages_refused_full", "Page requests answered with the full page (session cap)", admission.full_refused[0]),
+            _gauge("leg_max_sessions", "Most sessions this process holds", admission.max_sessions),
         ]
         hub = feed.hub()
         if hub is not None:

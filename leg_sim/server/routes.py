@@ -72,6 +72,8 @@ def health(sim: Any) -> tuple[int, dict]:
     body["updates_rescheduled"] = session.rescheduled_count[0]
     body["sessions_uncollected"] = session.uncollected_count[0]
     body["pages_deferred"] = admission.budget.refused
+    body["max_sessions"] = admission.max_sessions
+    body["pages_refused_full"] = admission.full_refused[0]
     the_hub = feed.hub()
     body["feeds"] = len(the_hub.sockets) if the_hub is not None else 0
     the_link = mqtt_link.link()

@@ -149,8 +149,8 @@ class SessionBridge:
         #: Monotonic time the pending update was scheduled at. [s]
         self._pending_since_s = 0.0
         self._lock = threading.Lock()
-        #: Monotonic time since which the websocket has held unsent data; None while it keeps up.
-        self._stuck_since: float | None = None
+        #: How long the websocket has held unsent data.
+        self._stuck = backpressure.StuckTimer()
         #: Updates skipped because the previous one was still unsent.
         self.skipped = 0
         #: Open feed sockets of this session's page (:mod:`leg_sim.server.feed`); while one is
@@ -251,17 +251,15 @@ class SessionBridge:
         next tick schedules a new one."""
         if not self.attached or self.doc is None:
             return
-        if not backpressure.has_unsent(self.doc):
-            self._stuck_since = None
+        unsent = backpressure.has_unsent(self.doc)
+        if self._stuck.stuck(now_s, unsent):
+            backpressure.close(self.doc)
+            self.detach()
+        elif not unsent:
             with self._lock:
                 if self._pending and now_s - self._pending_since_s >= LOST_UPDATE_S:
                     self._pending = False
                     rescheduled_count[0] += 1
-            return
-        self._stuck_since = self._stuck_since or now_s
-        if now_s - self._stuck_since >= backpressure.STUCK_CLOSE_S:
-            backpressure.close(self.doc)
-            self.detach()
 
     def detach(self) -> None:
         """Unsubscribe and drop the session's watchers; safe to call twice."""
