@@ -272,3 +272,18 @@ def test_a_page_whose_feed_closes_is_updated_by_its_session_again(server):
         assert client.messages_after_pull - quiet >= 3
     finally:
         client.close()
+
+
+def test_a_page_gets_no_update_before_it_is_ready_and_every_tick_after(server):
+    """A session does no work for its page before the page says it is ready (document_ready):
+    the browser pulls the document then. A page without a feed is updated from then on."""
+    session = RawSession(server.base).open()
+    try:
+        session.pull()
+        before = [h["msgtype"] for h, _ in session.replies(2.0)]  # four ticks at 500 ms
+        assert "PATCH-DOC" not in before, before
+        session.ready()
+        after = [h["msgtype"] for h, _ in session.replies(2.0)]
+        assert after.count("PATCH-DOC") >= 2, after
+    finally:
+        session.close()

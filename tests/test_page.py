@@ -147,3 +147,20 @@ def test_a_page_is_built_from_few_models_and_each_line_from_one_glyph(choice):
     assert all(r.nonselection_glyph == "auto" and r.hover_glyph is None for r in renderers)
     # The chart's time axis has no day, month or year tickers (a window is at most a day).
     assert not [m for m in models if isinstance(m, DaysTicker)]
+
+
+@pytest.mark.parametrize("choice", [page.PageChoice(d, t) for d in page.DISPLAY_MODES for t in page.THEMES])
+def test_every_page_passes_bokehs_own_checks(choice):
+    """The server skips Bokeh's document checks for each page it builds (BOKEH_VALIDATE_DOC=false,
+    leg_sim.server.engine_host): every layout passes them here, with no error and no warning."""
+    from bokeh.core.validation.check import check_integrity
+    from bokeh.document import Document
+    from panel.io.state import set_curdoc
+
+    sim = make_sim(houses=20)
+    sim.step()
+    doc = Document()
+    with set_curdoc(doc):
+        Dashboard(sim=sim, choice=choice).template().server_doc(doc)
+    issues = check_integrity(list(doc.models))
+    assert issues.error == [] and issues.warning == [], issues

@@ -44,6 +44,10 @@ def start_simulation() -> Simulation:
         if _simulation is None:
             guards.install()
             admission.install()
+            # Bokeh checks every new page's models for mistakes of the code that built them
+            # (about 5 % of a page's CPU); the page is the same code every time, and the test
+            # suite runs those checks on every layout (tests/test_page.py).
+            os.environ.setdefault("BOKEH_VALIDATE_DOC", "false")
             settings = load_config(None)
             state_path = security.state_dir(os.environ) / state_store.FILE_NAME
             # LEG_READ_ONLY can switch the controls off; it never switches on what the config switched off.

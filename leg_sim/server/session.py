@@ -6,6 +6,12 @@ bridge schedules one update on its session's document with
 and coalesces: while an update is pending, newer ticks do not queue more, and
 the update shows the newest snapshot (the chart still gets every row from the
 history). All changes of one update travel in one message (``pn.io.hold``).
+No update is made before the page is ready (BokehJS's ``document_ready``): until
+then the browser has not pulled the document, which holds the snapshot it was
+built with, and the page's feed, which opens once it is ready, usually shows
+every tick after that (an update made in between would be work for nothing).
+When the feed closes because the page went away (its document websocket is
+gone too), the session does not redraw itself for nobody.
 A session whose browser has not taken its previous update gets no new one, and
 a check on the event loop every second closes it once stuck for a while
 (:mod:`leg_sim.server.backpressure`).
@@ -145,6 +151,8 @@ class SessionBridge:
         self.sim = sim
         self.doc = doc
         self.attached = False
+        #: True once the page has said it is ready (BokehJS's document_ready event).
+        self.ready = doc is None
         self._pending = False
         #: Monotonic time the pending update was scheduled at. [s]
         self._pending_since_s = 0.0
@@ -175,6 +183,7 @@ class SessionBridge:
         _BRIDGES.add(self)
         if self.doc is not None:
             self.doc.on_session_destroyed(self._destroyed)
+            self.doc.on_event("document_ready", self._on_ready)
             context = self.doc.session_context
             if context is not None:
                 _BY_ID[context.id] = self
@@ -192,8 +201,13 @@ class SessionBridge:
             self.dashboard.fed = False
             self.schedule(self._resync)
 
+    def _on_ready(self, event) -> None:
+        """The page has pulled its document and drawn it: from now on it gets updates."""
+        self.ready = True
+
     def _resync(self) -> None:
-        if self.attached:
+        # A page that closed takes its feed and its document websocket with it: nobody to redraw for.
+        if self.attached and (self.doc is None or backpressure.websockets(self.doc)):
             self._held(self.dashboard.resync, "resync")
 
     def _held(self, fn, what: str) -> None:
@@ -215,7 +229,7 @@ class SessionBridge:
 
     def on_snapshot(self, snap) -> None:
         """Engine thread: schedule one update unless one is already pending."""
-        if self.feeds and not self.dashboard.needs_own_update(snap):
+        if not self.ready or (self.feeds and not self.dashboard.needs_own_update(snap)):
             return
         with self._lock:
             if self._pending or not self.attached:
