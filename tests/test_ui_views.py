@@ -166,3 +166,20 @@ def test_the_page_shows_paused_without_waiting_for_a_tick():
     before = sim.watcher_count
     dash.dispose()
     assert sim.watcher_count < before
+
+
+def test_a_session_whose_page_went_away_does_not_redraw_after_its_feed_closed():
+    """The redraw after a feed closes is for a page still connected; a document with no
+    websocket left (the page closed, taking both sockets) gets none. Without a document
+    (headless) the redraw runs."""
+    from bokeh.document import Document
+
+    sim = make_sim()
+    redraws: list[str] = []
+    for name, doc in (("gone", Document()), ("headless", None)):
+        bridge = SessionBridge(sim, doc=doc)
+        bridge.attach()
+        bridge.dashboard.resync = lambda name=name: redraws.append(name)
+        bridge._resync()
+        bridge.detach()
+    assert redraws == ["headless"]
