@@ -55,39 +55,32 @@ def run(servers: list[Server], every: list[Server], sessions: int, seconds: floa
     """`sessions` clients spread evenly over `servers`; CPU counted over `every` server process."""
     procs = [psutil.Process(s.proc.pid) for s in every]
     cpu0, t0 = cpu_s(procs), time.monotonic()
-    receiver = Receiver().start()
-    try:
-        return _measure(servers, procs, sessions, seconds, open_timeout_s, receiver, cpu0, t0)
-    finally:
-        receiver.close()
-
-
-def _measure(servers, procs, sessions, seconds, open_timeout_s, receiver, cpu0, t0) -> dict:
-    clients, opened, failures = open_sessions([s.base for s in servers], sessions, open_timeout_s, receiver=receiver)
-    open_s = time.monotonic() - t0
-    open_cpu = sum(cpu_s(procs)) - sum(cpu0)
-    result: dict = {"opened": opened, "open_s": open_s, "open_cpu_ms": open_cpu / max(opened, 1) * 1000.0, "failures": failures[:3]}
-    if opened < sessions:
+    with Receiver() as receiver:
+        clients, opened, failures = open_sessions([s.base for s in servers], sessions, open_timeout_s, receiver=receiver)
+        open_s = time.monotonic() - t0
+        open_cpu = sum(cpu_s(procs)) - sum(cpu0)
+        result: dict = {"opened": opened, "open_s": open_s, "open_cpu_ms": open_cpu / max(opened, 1) * 1000.0, "failures": failures[:3]}
+        if opened < sessions:
+            for c in clients:
+                c.close()
+            result["broken"] = f"{sessions - opened} of {sessions} sessions had no document after {open_timeout_s:.0f} s"
+            return result
+        time.sleep(3.0)
+        marks = [len(c.latencies_s) for c in clients]
+        cpu1, t1 = cpu_s(procs), time.monotonic()
+        time.sleep(seconds)
+        cpu2, t2 = cpu_s(procs), time.monotonic()
+        lat = [x for c, k in zip(clients, marks, strict=True) for x in c.latencies_s[k:]]
+        per_proc = [(b - a) / (t2 - t1) * 100.0 for a, b in zip(cpu1, cpu2, strict=True)]
+        errors = [c.error for c in clients if c.error]
+        result["first_error"] = errors[0] if errors else None
         for c in clients:
             c.close()
-        result["broken"] = f"{sessions - opened} of {sessions} sessions had no document after {open_timeout_s:.0f} s"
+        result.update(
+            p50_ms=percentile(lat, 50) * 1000.0, p95_ms=percentile(lat, 95) * 1000.0, samples=len(lat),
+            cpu_total=sum(per_proc), cpu_busiest=max(per_proc), errors=len(errors),
+        )
         return result
-    time.sleep(3.0)
-    marks = [len(c.latencies_s) for c in clients]
-    cpu1, t1 = cpu_s(procs), time.monotonic()
-    time.sleep(seconds)
-    cpu2, t2 = cpu_s(procs), time.monotonic()
-    lat = [x for c, k in zip(clients, marks, strict=True) for x in c.latencies_s[k:]]
-    per_proc = [(b - a) / (t2 - t1) * 100.0 for a, b in zip(cpu1, cpu2, strict=True)]
-    errors = [c.error for c in clients if c.error]
-    result["first_error"] = errors[0] if errors else None
-    for c in clients:
-        c.close()
-    result.update(
-        p50_ms=percentile(lat, 50) * 1000.0, p95_ms=percentile(lat, 95) * 1000.0, samples=len(lat),
-        cpu_total=sum(per_proc), cpu_busiest=max(per_proc), errors=len(errors),
-    )
-    return result
 
 
 def one_process(tmp: Path, sessions: int, seconds: float, open_timeout_s: float, env: dict) -> dict:

@@ -59,18 +59,10 @@ def cpu_s(proc: psutil.Process) -> float:
 
 
 def scenario(sessions: int, seconds: float, open_timeout_s: float, with_browser: bool = False) -> dict:
-    receiver = Receiver().start()
-    try:
-        return _scenario(sessions, seconds, open_timeout_s, with_browser, receiver)
-    finally:
-        receiver.close()
-
-
-def _scenario(sessions: int, seconds: float, open_timeout_s: float, with_browser: bool, receiver: Receiver) -> dict:
     config = {"houses": 20, "update_interval_ms": 1000, "clock": DAY}
     # The server's own page pace (leg_sim.server.admission), as in production.
     paced = {"LEG_PAGE_BURST": str(admission.BURST), "LEG_PAGES_PER_S": str(admission.PAGES_PER_S)}
-    with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), config, env=paced, quick_cleanup=False) as srv:
+    with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), config, env=paced, quick_cleanup=False) as srv, Receiver() as receiver:
         proc = psutil.Process(srv.proc.pid)
         time.sleep(3.0)
         rss0 = proc.memory_info().rss / 2**20

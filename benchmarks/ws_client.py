@@ -70,7 +70,7 @@ READY_EVENT = {
 
 class Receiver:
     """One thread that receives the frames of many websockets (:mod:`selectors`); start with
-    :meth:`start`, stop with :meth:`close`. A websocket is handed over with :meth:`add` once
+    :meth:`start`, stop with :meth:`close` (or use it in a ``with`` block). A websocket is handed over with :meth:`add` once
     nothing else reads it; its frames go to `on_frame(frame, received_epoch_s)`, and a closed
     or failed socket to `on_error(message)`."""
 
@@ -124,6 +124,12 @@ class Receiver:
         self._closing = True
         self._thread.join(5)
         self._selector.close()
+
+    def __enter__(self) -> Receiver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class BokehClient:

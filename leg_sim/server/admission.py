@@ -125,24 +125,21 @@ def max_sessions_from(environ: Mapping[str, str], fd_limit: int | None) -> tuple
     :data:`MAX_SESSIONS`; never more than the soft file-descriptor limit `fd_limit` allows
     (None: unknown). Returns (cap, a warning to log once or None)."""
     text = environ.get(ENV_MAX_SESSIONS, "").strip()
-    warning = None
+    problems = []
     try:
         asked = int(text) if text else MAX_SESSIONS
     except ValueError:
         asked = 0
     if asked < 1:
-        warning = f"{ENV_MAX_SESSIONS}={text!r} is not a whole number of at least 1; using {MAX_SESSIONS}"
+        problems.append(f"{ENV_MAX_SESSIONS}={text!r} is not a whole number of at least 1; using {MAX_SESSIONS}")
         asked = MAX_SESSIONS
-    if fd_limit is None:
-        return asked, warning
-    allowed = max(1, (fd_limit - RESERVED_FDS) // FDS_PER_SESSION)
+    allowed = asked if fd_limit is None else max(1, (fd_limit - RESERVED_FDS) // FDS_PER_SESSION)
     if asked > allowed:
-        warning = (
+        problems.append(
             f"at most {allowed} sessions, not {asked}: the open-files limit is {fd_limit} and each session holds "
             f"{FDS_PER_SESSION} (raise it with `ulimit -n` or LimitNOFILE= in the systemd unit)"
         )
-        return allowed, warning
-    return asked, warning
+    return min(asked, allowed), "; ".join(problems) or None
 
 
 def soft_fd_limit() -> int | None:
