@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 from browser_support import CHROMIUM_ARGS, chromium_path  # noqa: E402
 from server_support import Server, get_json  # noqa: E402
 
-from benchmarks.ws_client import BokehClient  # noqa: E402
+from benchmarks.ws_client import BokehClient, Receiver  # noqa: E402
 
 DAY = {"mode": "accelerated", "start": "2026-06-21T10:00:00", "speed_factor": 1.0}
 
@@ -106,12 +106,12 @@ def browser_latency(base: str, seconds: float) -> list[float]:
 
 def load(sessions: int, seconds: float, houses: int = 20, with_browser: bool = True, interval_ms: int = 1000) -> dict:
     config = {"houses": houses, "update_interval_ms": interval_ms, "clock": DAY}
-    with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), config, quick_cleanup=False) as srv:
+    with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), config, quick_cleanup=False) as srv, Receiver() as receiver:
         proc = psutil.Process(srv.proc.pid)
         rss_idle_mb = proc.memory_info().rss / 2**20
         clients = []
         for _ in range(sessions):
-            clients.append(BokehClient(srv.base).start())
+            clients.append(BokehClient(srv.base, receiver=receiver).start())
         for c in clients:
             c.pulled.wait(60)
         time.sleep(3.0)

@@ -38,14 +38,18 @@ TOKEN = re.compile(r'"token":"([^"]+)"')
 WALL = re.compile(r'\["wall",\["([0-9.]+)"\]\]')
 
 
-def session_token(base_url: str, timeout_s: float = 30.0, jar: http.cookiejar.CookieJar | None = None) -> str:
+def session_token(
+    base_url: str, timeout_s: float = 30.0, jar: http.cookiejar.CookieJar | None = None, headers: dict[str, str] | None = None
+) -> str:
     """The session token of a fresh page. A busy server's 503 page is retried after its
-    Retry-After, as the page's own refresh would, until `timeout_s`. Cookies set go into `jar`."""
+    Retry-After, as the page's own refresh would, until `timeout_s`. Cookies set go into `jar`;
+    `headers` go with the page request (a proxy's X-Forwarded-For, say)."""
     deadline = time.monotonic() + timeout_s
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar)) if jar is not None else None
     while True:
         try:
-            with (opener.open if opener else urllib.request.urlopen)(base_url + "/main", timeout=timeout_s) as r:
+            request = urllib.request.Request(base_url + "/main", headers=headers or {})
+            with (opener.open if opener else urllib.request.urlopen)(request, timeout=timeout_s) as r:
                 page = r.read().decode()
             break
         except urllib.error.HTTPError as e:
@@ -135,8 +139,12 @@ class Receiver:
 class BokehClient:
     """One dashboard session over a raw websocket; call :meth:`start`, later :meth:`close`."""
 
-    def __init__(self, base_url: str, timeout_s: float = 30.0, feed: bool = True, receiver: Receiver | None = None):
+    def __init__(
+        self, base_url: str, timeout_s: float = 30.0, feed: bool = True, receiver: Receiver | None = None, headers: dict[str, str] | None = None
+    ):
         self.base_url = base_url
+        #: Sent with the page request.
+        self.headers = headers
         #: When given, receives for this session once its document (and feed) are open.
         self.receiver = receiver
         self.timeout_s = timeout_s
@@ -164,7 +172,7 @@ class BokehClient:
         return "; ".join(f"{c.name}={c.value}" for c in self.jar) or None
 
     def start(self) -> BokehClient:
-        token = session_token(self.base_url, self.timeout_s, self.jar)
+        token = session_token(self.base_url, self.timeout_s, self.jar, self.headers)
         host = self.base_url.split("//", 1)[1]
         self._session_id = get_session_id(token)
         # The server's frames are JSON it made itself; websocket-client's pure-Python UTF-8
@@ -288,6 +296,18 @@ class BokehClient:
                     ws.close()
         if self._thread is not None:
             self._thread.join(5)
+
+
+def ticks_missing(seen_by_client: list[set[float]], start_wall_s: float, end_wall_s: float) -> tuple[int, int, int]:
+    """Ticks lost on the way to the clients, by the ticks' own stamps rather than by when they
+    arrived: the ticks computed in [`start_wall_s`, `end_wall_s`] that any client saw are the
+    ticks that were sent; each client that lacks one of them lost it. Returns (ticks sent,
+    ticks missing over all clients, clients missing at least one). Counting messages received
+    in a time window instead miscounts by one per client whenever a tick is being fanned out
+    as the window opens or closes."""
+    sent = {w for seen in seen_by_client for w in seen if start_wall_s <= w <= end_wall_s}
+    missing = [len(sent - seen) for seen in seen_by_client]
+    return len(sent), sum(missing), sum(1 for m in missing if m)
 
 
 def open_and_close_sessions(base_url: str, count: int, parallel: int = 10, timeout_s: float = 60.0) -> int:
