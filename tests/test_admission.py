@@ -33,6 +33,8 @@ from leg_sim.server.admission import (
     WORKER_PAGES_PER_S,
     PageBudget,
     budget_from,
+    limited_address,
+    max_per_address_from,
     max_sessions_from,
 )
 
@@ -67,9 +69,9 @@ def test_the_pace_comes_from_the_environment_and_a_worker_has_its_own_default():
         assert budget_from({"LEG_ROLE": "worker", **bad}).per_s == WORKER_PAGES_PER_S, bad
 
 
-def page(url: str) -> tuple[int, str, dict]:
+def page(url: str, headers: dict[str, str] | None = None) -> tuple[int, str, dict]:
     try:
-        with urllib.request.urlopen(url, timeout=120) as r:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=120) as r:
             return r.status, r.read().decode(), dict(r.headers)
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode(), dict(e.headers)
@@ -131,6 +133,58 @@ def test_a_full_server_answers_with_the_full_page_and_opens_again_when_a_session
             while time.monotonic() < deadline and get_json(srv.base + "/healthz", timeout_s=30)[1]["sessions"] > 1:
                 time.sleep(0.5)
             assert page(srv.base + "/main")[0] == 200
+        finally:
+            for c in clients:
+                c.close()
+
+
+def test_the_share_of_one_address_comes_from_the_environment_and_never_exceeds_the_cap():
+    assert max_per_address_from({}, 600) == (300, None)
+    assert max_per_address_from({}, 1) == (1, None)
+    assert max_per_address_from({"LEG_MAX_SESSIONS_PER_ADDRESS": " 20 "}, 600) == (20, None)
+    assert max_per_address_from({"LEG_MAX_SESSIONS_PER_ADDRESS": "900"}, 600) == (600, None)
+    for bad in ("some", "0", "-1", "1.5"):
+        limit, warning = max_per_address_from({"LEG_MAX_SESSIONS_PER_ADDRESS": bad}, 600)
+        assert limit == 300 and warning and "LEG_MAX_SESSIONS_PER_ADDRESS" in warning and "\n" not in warning, bad
+
+
+@given(asked=st.one_of(st.none(), st.integers(-5, 10_000)), cap=st.integers(1, 10_000))
+def test_one_address_may_hold_at_least_one_session_and_never_more_than_the_cap(asked, cap):
+    environ = {} if asked is None else {"LEG_MAX_SESSIONS_PER_ADDRESS": str(asked)}
+    limit, _ = max_per_address_from(environ, cap)
+    assert 1 <= limit <= cap
+
+
+def test_loopback_and_unreadable_addresses_are_not_limited_per_address():
+    assert not any(limited_address(a) for a in ("127.0.0.1", "127.8.9.1", "::1", "", None, "unknown"))
+    assert all(limited_address(a) for a in ("203.0.113.7", "10.0.0.2", "2001:db8::5", " 198.51.100.9 "))
+
+
+def test_one_address_gets_its_share_of_sessions_while_other_addresses_still_get_pages(tmp_path):
+    # Behind a proxy (--use-xheaders) the viewer's address comes from X-Forwarded-For.
+    env = {"LEG_MAX_SESSIONS": "5", "LEG_MAX_SESSIONS_PER_ADDRESS": "2"}
+    crowd = {"X-Forwarded-For": "203.0.113.7"}
+    with Server(tmp_path, {"houses": 5, "update_interval_ms": 500}, env=env, extra=("--use-xheaders",)) as srv:
+        clients = [BokehClient(srv.base, headers=crowd).start() for _ in range(2)]
+        try:
+            assert all(c.pulled.wait(60) for c in clients), [c.error for c in clients]
+            status, body, headers = page(srv.base + "/main", crowd)
+            assert status == 429 and "already shows 2 screens" in body, (status, body[:300])
+            retry_s = int(headers["Retry-After"])
+            assert re.search(rf'http-equiv="refresh" content="{retry_s}"', body)
+            assert page(srv.base + "/main", {"X-Forwarded-For": "198.51.100.9"})[0] == 200
+            assert page(srv.base + "/main")[0] == 200  # loopback: not limited per address
+            _, health = get_json(srv.base + "/healthz", timeout_s=30)
+            assert health["max_sessions_per_address"] == 2 and health["pages_refused_address"] == 1
+            assert health["sessions"] <= 5 and health["pages_refused_full"] == 0
+            metrics = urllib.request.urlopen(srv.base + "/metrics", timeout=30).read().decode()
+            assert re.search(r"^leg_pages_refused_address_total 1\.0$", metrics, re.M)
+            assert re.search(r"^leg_max_sessions_per_address 2\.0$", metrics, re.M)
+            clients.pop().close()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and page(srv.base + "/main", crowd)[0] != 200:
+                time.sleep(0.5)
+            assert time.monotonic() < deadline, "the address got no page after one of its sessions closed"
         finally:
             for c in clients:
                 c.close()

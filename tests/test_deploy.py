@@ -1,4 +1,4 @@
-"""The deploy files: pinned versions for the image, a sandboxed systemd unit with a watchdog."""
+"""The deploy files: pinned versions for the image, a sandboxed systemd unit with a watchdog, nginx samples."""
 
 from __future__ import annotations
 
@@ -51,3 +51,16 @@ def test_the_unit_is_sandboxed_keeps_state_and_has_a_watchdog():
     from leg_sim.server.admission import FDS_PER_SESSION, MAX_SESSIONS, RESERVED_FDS
 
     assert int(settings["LimitNOFILE"]) >= MAX_SESSIONS * FDS_PER_SESSION + RESERVED_FDS
+
+
+def test_both_nginx_samples_pass_the_viewers_own_address_and_no_address_a_viewer_sent():
+    # Behind the proxy the server takes the viewer's address from X-Real-IP before X-Forwarded-For
+    # (Tornado's xheaders); the per-address session limit counts on that address being nginx's own
+    # view of the client, not a header the client chose.
+    readme = (REPO / "README.md").read_text()
+    samples = {"deploy/nginx-workers.conf": (REPO / "deploy" / "nginx-workers.conf").read_text(),
+               "README.md": readme[readme.index("server {"):]}
+    for name, text in samples.items():
+        assert re.search(r"proxy_set_header\s+X-Real-IP\s+\$remote_addr;", text), name
+        assert re.search(r"proxy_set_header\s+X-Forwarded-For\s+\$proxy_add_x_forwarded_for;", text), name
+    assert re.search(r"^Environment=LEG_USE_XHEADERS=1$", UNIT.read_text(), re.M)

@@ -26,6 +26,14 @@ under a low limit refuses pages with that page rather than failing to accept
 connections. Pages being built when the cap is reached (at most the burst)
 still open.
 
+One client address may hold only part of that (:func:`max_per_address_from`,
+``LEG_MAX_SESSIONS_PER_ADDRESS``, default half the cap): a client that opens
+pages and keeps reading them cannot take every slot. Beyond it a page request
+gets status 429 with ``Retry-After`` and the same kind of page. Loopback
+addresses are not limited: they are the machine itself, or a reverse proxy on it
+that does not pass the viewer's address (behind a proxy, ``LEG_USE_XHEADERS=1``
+makes the server take the address from ``X-Forwarded-For``, see the README).
+
 :func:`install` wraps the page handler Panel uses
 (``panel.io.server.DocHandler.get``, a Panel internal; Panel 1.9, pinned in
 pyproject.toml); ``tests/test_admission.py`` fails if the wrap is lost.
@@ -33,6 +41,7 @@ pyproject.toml); ``tests/test_admission.py`` fails if the wrap is lost.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import os
@@ -55,6 +64,9 @@ ENV_BURST, ENV_PER_S = "LEG_PAGE_BURST", "LEG_PAGES_PER_S"
 #: the idle server's 230 MB stay within the systemd unit's MemoryMax=2G. [-]
 MAX_SESSIONS = 600
 ENV_MAX_SESSIONS = "LEG_MAX_SESSIONS"
+ENV_MAX_PER_ADDRESS = "LEG_MAX_SESSIONS_PER_ADDRESS"
+#: Share of the session cap one client address holds by default. [-]
+PER_ADDRESS_SHARE = 0.5
 #: File descriptors a session holds (its page's document websocket and feed websocket), and those
 #: kept for everything else (listening sockets, page requests, state file, MQTT, logs). [-]
 FDS_PER_SESSION, RESERVED_FDS = 2, 124
@@ -77,6 +89,15 @@ FULL_PAGE = """<!DOCTYPE html>
 <meta http-equiv="refresh" content="{retry_s}"><title>LEG-Simulator: full</title></head>
 <body style="font-family: sans-serif; padding: 2em">
 <p>LEG-Simulator is showing as many screens as it can ({max_sessions}). This page tries again in {retry_s} s.</p>
+</body></html>
+"""
+
+ADDRESS_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="{retry_s}"><title>LEG-Simulator: too many screens</title></head>
+<body style="font-family: sans-serif; padding: 2em">
+<p>Your address already shows {per_address} screens of LEG-Simulator, as many as one address may.
+This page tries again in {retry_s} s.</p>
 </body></html>
 """
 
@@ -112,6 +133,9 @@ budget = PageBudget()
 #: The most sessions this process holds, and page requests refused because it held them.
 max_sessions = MAX_SESSIONS
 full_refused = [0]
+#: The most sessions one client address holds, and page requests refused because it held them.
+max_per_address = math.ceil(MAX_SESSIONS * PER_ADDRESS_SHARE)
+address_refused = [0]
 _installed = [False]
 
 
@@ -142,6 +166,32 @@ def max_sessions_from(environ: Mapping[str, str], fd_limit: int | None) -> tuple
     return min(asked, allowed), "; ".join(problems) or None
 
 
+def max_per_address_from(environ: Mapping[str, str], cap: int) -> tuple[int, str | None]:
+    """Sessions one client address may hold (pure): ``LEG_MAX_SESSIONS_PER_ADDRESS`` when it is a
+    whole number ≥ 1, else :data:`PER_ADDRESS_SHARE` of the session cap `cap`; never more than
+    `cap`. Returns (limit, a warning to log once or None)."""
+    default = max(1, math.ceil(cap * PER_ADDRESS_SHARE))
+    text = environ.get(ENV_MAX_PER_ADDRESS, "").strip()
+    if not text:
+        return default, None
+    try:
+        asked = int(text)
+    except ValueError:
+        asked = 0
+    if asked < 1:
+        return default, f"{ENV_MAX_PER_ADDRESS}={text!r} is not a whole number of at least 1; using {default}"
+    return min(asked, cap), None
+
+
+def limited_address(address: str | None) -> bool:
+    """True for a client address the per-address limit applies to: any but loopback (and an
+    address that cannot be read, which is not limited either)."""
+    try:
+        return not ipaddress.ip_address((address or "").strip()).is_loopback
+    except ValueError:
+        return False
+
+
 def soft_fd_limit() -> int | None:
     """This process's soft limit of open files; None when it cannot be read or is unlimited."""
     try:
@@ -151,8 +201,8 @@ def soft_fd_limit() -> int | None:
     return None if soft == resource.RLIM_INFINITY else int(soft)
 
 
-def _refuse(handler: Any, retry_s: int, page: str) -> None:
-    handler.set_status(503)
+def _refuse(handler: Any, retry_s: int, page: str, status: int = 503) -> None:
+    handler.set_status(status)
     handler.set_header("Retry-After", str(retry_s))
     handler.set_header("Cache-Control", "no-store")
     handler.set_header("Content-Type", "text/html; charset=utf-8")
@@ -167,6 +217,12 @@ def _admitted(get: Any) -> Any:
             full_refused[0] += 1
             retry_s = retry_after_s(FULL_RETRY_S)
             _refuse(self, retry_s, FULL_PAGE.format(retry_s=retry_s, max_sessions=max_sessions))
+            return
+        address = self.request.remote_ip
+        if limited_address(address) and session.sessions_from(address) >= max_per_address:
+            address_refused[0] += 1
+            retry_s = retry_after_s(FULL_RETRY_S)
+            _refuse(self, retry_s, ADDRESS_PAGE.format(retry_s=retry_s, per_address=max_per_address), status=429)
             return
         ok, wait_s = budget.admit(time.monotonic())
         if not ok:
@@ -191,12 +247,15 @@ def budget_from(environ: Mapping[str, str]) -> PageBudget:
 
 def install() -> None:
     """Limit page builds and open sessions in this process; safe to call more than once."""
-    global budget, max_sessions
+    global budget, max_sessions, max_per_address
     if _installed[0]:
         return
     _installed[0] = True
     budget = budget_from(os.environ)
     max_sessions, warning = max_sessions_from(os.environ, soft_fd_limit())
+    if warning:
+        log.warning(warning)
+    max_per_address, warning = max_per_address_from(os.environ, max_sessions)
     if warning:
         log.warning(warning)
     from panel.io.server import DocHandler

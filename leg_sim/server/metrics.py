@@ -70,6 +70,9 @@ class ServerCollector(Collector):
             _counter("leg_pages_deferred", "Page requests answered with the busy page", admission.budget.refused),
             _counter("leg_pages_refused_full", "Page requests answered with the full page (session cap)", admission.full_refused[0]),
             _gauge("leg_max_sessions", "Most sessions this process holds", admission.max_sessions),
+            _counter("leg_pages_refused_address", "Page requests refused because their address held its share of sessions",
+                     admission.address_refused[0]),
+            _gauge("leg_max_sessions_per_address", "Most sessions one client address holds", admission.max_per_address),
         ]
         hub = feed.hub()
         if hub is not None:

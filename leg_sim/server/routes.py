@@ -74,6 +74,8 @@ def health(sim: Any) -> tuple[int, dict]:
     body["pages_deferred"] = admission.budget.refused
     body["max_sessions"] = admission.max_sessions
     body["pages_refused_full"] = admission.full_refused[0]
+    body["max_sessions_per_address"] = admission.max_per_address
+    body["pages_refused_address"] = admission.address_refused[0]
     the_hub = feed.hub()
     body["feeds"] = len(the_hub.sockets) if the_hub is not None else 0
     the_link = mqtt_link.link()

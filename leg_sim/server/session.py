@@ -144,12 +144,19 @@ def active_sessions() -> int:
     return sum(1 for b in list(_BRIDGES) if b.attached)
 
 
+def sessions_from(address: str) -> int:
+    """Number of open sessions whose page was requested from this client address."""
+    return sum(1 for b in list(_BRIDGES) if b.attached and b.address == address)
+
+
 class SessionBridge:
     """Connects one session's Dashboard to the shared Simulation."""
 
-    def __init__(self, sim: Simulation, doc, choice: PageChoice | None = None):
+    def __init__(self, sim: Simulation, doc, choice: PageChoice | None = None, address: str | None = None):
         self.sim = sim
         self.doc = doc
+        #: The client address the page was requested from (None when unknown).
+        self.address = address
         self.attached = False
         #: True once the page has said it is ready (BokehJS's document_ready event).
         self.ready = doc is None
@@ -303,11 +310,22 @@ def feed_script(session_id: str, dark: bool) -> CustomJS:
     return CustomJS(args=dict(sid=session_id, textfont=text_font(dark)), code=client_js())
 
 
+def client_address(doc) -> str | None:
+    """The address the session's page was requested from (the proxy's X-Forwarded-For when the
+    server trusts it), or None."""
+    context = getattr(doc, "session_context", None)
+    request = getattr(context, "request", None)
+    try:
+        return getattr(request, "remote_ip", None)
+    except Exception:  # a request object without it
+        return None
+
+
 def dashboard_for_this_session(sim: Simulation):
     """Build the dashboard page for the current Panel session and wire it to the engine."""
     serve_assets_locally(pn.state.curdoc)
     choice = page_choice(sim.settings["display.mode"], sim.settings["display.theme"], bool(sim.read_only), pn.state.session_args)
-    bridge = SessionBridge(sim, pn.state.curdoc, choice)
+    bridge = SessionBridge(sim, pn.state.curdoc, choice, client_address(pn.state.curdoc))
     bridge.attach()
     if pn.state.curdoc is not None:
         # The page reconnects by itself after the server was away; on a phone the controls start closed.
