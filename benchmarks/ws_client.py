@@ -300,11 +300,12 @@ class BokehClient:
 
 def ticks_missing(seen_by_client: list[set[float]], start_wall_s: float, end_wall_s: float) -> tuple[int, int, int]:
     """Ticks lost on the way to the clients, by the ticks' own stamps rather than by when they
-    arrived: the ticks computed in [`start_wall_s`, `end_wall_s`] that any client saw are the
-    ticks that were sent; each client that lacks one of them lost it. Returns (ticks sent,
-    ticks missing over all clients, clients missing at least one). Counting messages received
-    in a time window instead miscounts by one per client whenever a tick is being fanned out
-    as the window opens or closes."""
+    arrived: the ticks computed in [`start_wall_s`, `end_wall_s`] that any client saw count as
+    sent; each client that lacks one of them lost it (or has not got it yet). A tick no client
+    saw is not counted here: compare the number sent with the server's tick count. Returns
+    (ticks sent, ticks missing over all clients, clients missing at least one). Counting
+    messages received in a time window instead miscounts by one per client whenever a tick is
+    being fanned out as the window opens or closes."""
     sent = {w for seen in seen_by_client for w in seen if start_wall_s <= w <= end_wall_s}
     missing = [len(sent - seen) for seen in seen_by_client]
     return len(sent), sum(missing), sum(1 for m in missing if m)

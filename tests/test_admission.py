@@ -32,8 +32,8 @@ from leg_sim.server.admission import (
     RETRY_JITTER_S,
     WORKER_PAGES_PER_S,
     PageBudget,
+    address_key,
     budget_from,
-    limited_address,
     max_per_address_from,
     max_sessions_from,
 )
@@ -155,14 +155,20 @@ def test_one_address_may_hold_at_least_one_session_and_never_more_than_the_cap(a
     assert 1 <= limit <= cap
 
 
-def test_loopback_and_unreadable_addresses_are_not_limited_per_address():
-    assert not any(limited_address(a) for a in ("127.0.0.1", "127.8.9.1", "::1", "", None, "unknown"))
-    assert all(limited_address(a) for a in ("203.0.113.7", "10.0.0.2", "2001:db8::5", " 198.51.100.9 "))
+def test_loopback_and_unreadable_addresses_are_not_limited_and_others_are_counted_in_one_form():
+    for address in ("127.0.0.1", "127.8.9.1", "::1", "::ffff:127.0.0.1", "", None, "unknown"):
+        assert address_key(address) is None, address
+    assert address_key(" 198.51.100.9 ") == address_key("198.51.100.9") == "198.51.100.9"
+    assert address_key("::ffff:203.0.113.7") == "203.0.113.7"
+    # One IPv6 client usually holds a whole /64: all of it counts as one address.
+    assert address_key("2001:db8:0:1::5") == address_key("2001:DB8:0:1:ffff::9") == "2001:db8:0:1::/64"
+    assert address_key("2001:db8:0:2::5") != address_key("2001:db8:0:1::5")
 
 
 def test_one_address_gets_its_share_of_sessions_while_other_addresses_still_get_pages(tmp_path):
-    # Behind a proxy (--use-xheaders) the viewer's address comes from X-Forwarded-For.
-    env = {"LEG_MAX_SESSIONS": "5", "LEG_MAX_SESSIONS_PER_ADDRESS": "2"}
+    # Behind a proxy (--use-xheaders) the viewer's address comes from X-Real-IP, else from the
+    # last X-Forwarded-For entry (the one the proxy added).
+    env = {"LEG_MAX_SESSIONS": "6", "LEG_MAX_SESSIONS_PER_ADDRESS": "2"}
     crowd = {"X-Forwarded-For": "203.0.113.7"}
     with Server(tmp_path, {"houses": 5, "update_interval_ms": 500}, env=env, extra=("--use-xheaders",)) as srv:
         clients = [BokehClient(srv.base, headers=crowd).start() for _ in range(2)]
@@ -172,19 +178,36 @@ def test_one_address_gets_its_share_of_sessions_while_other_addresses_still_get_
             assert status == 429 and "already shows 2 screens" in body, (status, body[:300])
             retry_s = int(headers["Retry-After"])
             assert re.search(rf'http-equiv="refresh" content="{retry_s}"', body)
+            # The same address as a proxy passes it on, and the page's other handler: refused too.
+            assert page(srv.base + "/main", {"X-Forwarded-For": "192.0.2.1, 203.0.113.7"})[0] == 429
+            assert page(srv.base + "/main", {"X-Real-IP": "203.0.113.7", "X-Forwarded-For": "192.0.2.1"})[0] == 429
+            assert page(srv.base + "/main/autoload.js?bokeh-autoload-element=x", crowd)[0] == 429
             assert page(srv.base + "/main", {"X-Forwarded-For": "198.51.100.9"})[0] == 200
             assert page(srv.base + "/main")[0] == 200  # loopback: not limited per address
             _, health = get_json(srv.base + "/healthz", timeout_s=30)
-            assert health["max_sessions_per_address"] == 2 and health["pages_refused_address"] == 1
-            assert health["sessions"] <= 5 and health["pages_refused_full"] == 0
+            assert health["max_sessions_per_address"] == 2 and health["pages_refused_address"] == 4
+            assert health["sessions"] <= 6 and health["pages_refused_full"] == 0
             metrics = urllib.request.urlopen(srv.base + "/metrics", timeout=30).read().decode()
-            assert re.search(r"^leg_pages_refused_address_total 1\.0$", metrics, re.M)
+            assert re.search(r"^leg_pages_refused_address_total 4\.0$", metrics, re.M)
             assert re.search(r"^leg_max_sessions_per_address 2\.0$", metrics, re.M)
             clients.pop().close()
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and page(srv.base + "/main", crowd)[0] != 200:
+            deadline, status = time.monotonic() + 60, 429
+            while status != 200 and time.monotonic() < deadline:
                 time.sleep(0.5)
-            assert time.monotonic() < deadline, "the address got no page after one of its sessions closed"
+                status = page(srv.base + "/main", crowd)[0]
+            assert status == 200, "the address got no page after one of its sessions closed"
         finally:
             for c in clients:
                 c.close()
+
+
+def test_a_full_server_refuses_the_autoload_script_too(tmp_path):
+    # /main/autoload.js builds a whole session as well; it must not get round the cap.
+    with Server(tmp_path, {"houses": 5, "update_interval_ms": 500}, env={"LEG_MAX_SESSIONS": "1"}) as srv:
+        client = BokehClient(srv.base).start()
+        try:
+            assert client.pulled.wait(60), client.error
+            status, body, _ = page(srv.base + "/main/autoload.js?bokeh-autoload-element=x")
+            assert status == 503 and "as many screens as it can (1)" in body
+        finally:
+            client.close()

@@ -27,16 +27,22 @@ connections. Pages being built when the cap is reached (at most the burst)
 still open.
 
 One client address may hold only part of that (:func:`max_per_address_from`,
-``LEG_MAX_SESSIONS_PER_ADDRESS``, default half the cap): a client that opens
-pages and keeps reading them cannot take every slot. Beyond it a page request
-gets status 429 with ``Retry-After`` and the same kind of page. Loopback
-addresses are not limited: they are the machine itself, or a reverse proxy on it
-that does not pass the viewer's address (behind a proxy, ``LEG_USE_XHEADERS=1``
-makes the server take the address from ``X-Forwarded-For``, see the README).
+``LEG_MAX_SESSIONS_PER_ADDRESS``, by default half the cap, rounded up; per
+process): one address cannot take every slot. Beyond its share a page request
+gets status 429 with ``Retry-After`` and the same kind of page. Addresses are
+compared in a standard form, and IPv6 ones by their /64 network, which one
+client usually holds whole (:func:`address_key`). Loopback addresses are not
+limited: they are the machine itself, or a reverse proxy on it that does not
+pass the viewer's address. Behind a proxy the server takes the viewer's address
+from the proxy's headers when ``LEG_USE_XHEADERS=1`` (Tornado's ``xheaders``:
+``X-Real-IP`` if present, else the last ``X-Forwarded-For`` entry), so the proxy
+must set or overwrite ``X-Real-IP`` (both nginx samples do). As with the cap,
+pages being built at once (at most the burst) may exceed the share.
 
-:func:`install` wraps the page handler Panel uses
-(``panel.io.server.DocHandler.get``, a Panel internal; Panel 1.9, pinned in
-pyproject.toml); ``tests/test_admission.py`` fails if the wrap is lost.
+:func:`install` wraps the two handlers that build a session's page
+(``panel.io.server.DocHandler.get`` and ``AutoloadJsHandler.get``, Panel
+internals; Panel 1.9, pinned in pyproject.toml); ``tests/test_admission.py``
+fails if either wrap is lost.
 """
 
 from __future__ import annotations
@@ -183,13 +189,25 @@ def max_per_address_from(environ: Mapping[str, str], cap: int) -> tuple[int, str
     return min(asked, cap), None
 
 
-def limited_address(address: str | None) -> bool:
-    """True for a client address the per-address limit applies to: any but loopback (and an
-    address that cannot be read, which is not limited either)."""
+#: IPv6 clients are counted by this prefix: one household or host usually holds a whole /64. [bits]
+IPV6_PREFIX_BITS = 64
+
+
+def address_key(address: str | None) -> str | None:
+    """What the per-address limit counts a client address as (pure): the address in standard
+    form (an IPv4-mapped IPv6 address as its IPv4 address), an IPv6 address as its /64 network;
+    None for loopback and for an address that cannot be read, which are not limited."""
     try:
-        return not ipaddress.ip_address((address or "").strip()).is_loopback
+        ip = ipaddress.ip_address((address or "").strip())
     except ValueError:
-        return False
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((ip, IPV6_PREFIX_BITS), strict=False))
+    return str(ip)
 
 
 def soft_fd_limit() -> int | None:
@@ -218,8 +236,8 @@ def _admitted(get: Any) -> Any:
             retry_s = retry_after_s(FULL_RETRY_S)
             _refuse(self, retry_s, FULL_PAGE.format(retry_s=retry_s, max_sessions=max_sessions))
             return
-        address = self.request.remote_ip
-        if limited_address(address) and session.sessions_from(address) >= max_per_address:
+        key = address_key(self.request.remote_ip)
+        if key is not None and session.sessions_from(key) >= max_per_address:
             address_refused[0] += 1
             retry_s = retry_after_s(FULL_RETRY_S)
             _refuse(self, retry_s, ADDRESS_PAGE.format(retry_s=retry_s, per_address=max_per_address), status=429)
@@ -258,6 +276,7 @@ def install() -> None:
     max_per_address, warning = max_per_address_from(os.environ, max_sessions)
     if warning:
         log.warning(warning)
-    from panel.io.server import DocHandler
+    from panel.io.server import AutoloadJsHandler, DocHandler
 
     DocHandler.get = _admitted(DocHandler.get)  # type: ignore[method-assign]
+    AutoloadJsHandler.get = _admitted(AutoloadJsHandler.get)  # type: ignore[method-assign]

@@ -34,7 +34,7 @@ from panel.io.state import set_curdoc
 from tornado.ioloop import IOLoop
 
 from leg_sim.engine import Simulation
-from leg_sim.server import backpressure
+from leg_sim.server import admission, backpressure
 from leg_sim.ui.dashboard import Dashboard
 from leg_sim.ui.feed import client_js
 from leg_sim.ui.page import PageChoice, close_drawer_on_phones, page_choice
@@ -144,19 +144,20 @@ def active_sessions() -> int:
     return sum(1 for b in list(_BRIDGES) if b.attached)
 
 
-def sessions_from(address: str) -> int:
-    """Number of open sessions whose page was requested from this client address."""
-    return sum(1 for b in list(_BRIDGES) if b.attached and b.address == address)
+def sessions_from(key: str) -> int:
+    """Number of open sessions whose page was requested from the client address with this
+    :func:`~leg_sim.server.admission.address_key`."""
+    return sum(1 for b in list(_BRIDGES) if b.attached and b.address_key == key)
 
 
 class SessionBridge:
     """Connects one session's Dashboard to the shared Simulation."""
 
-    def __init__(self, sim: Simulation, doc, choice: PageChoice | None = None, address: str | None = None):
+    def __init__(self, sim: Simulation, doc, choice: PageChoice | None = None, address_key: str | None = None):
         self.sim = sim
         self.doc = doc
-        #: The client address the page was requested from (None when unknown).
-        self.address = address
+        #: What the per-address limit counts the page's client address as (None: not limited).
+        self.address_key = address_key
         self.attached = False
         #: True once the page has said it is ready (BokehJS's document_ready event).
         self.ready = doc is None
@@ -311,8 +312,8 @@ def feed_script(session_id: str, dark: bool) -> CustomJS:
 
 
 def client_address(doc) -> str | None:
-    """The address the session's page was requested from (the proxy's X-Forwarded-For when the
-    server trusts it), or None."""
+    """The address the session's page was requested from (as Tornado gives it: behind a trusted
+    proxy, from its X-Real-IP or X-Forwarded-For header), or None."""
     context = getattr(doc, "session_context", None)
     request = getattr(context, "request", None)
     try:
@@ -325,7 +326,7 @@ def dashboard_for_this_session(sim: Simulation):
     """Build the dashboard page for the current Panel session and wire it to the engine."""
     serve_assets_locally(pn.state.curdoc)
     choice = page_choice(sim.settings["display.mode"], sim.settings["display.theme"], bool(sim.read_only), pn.state.session_args)
-    bridge = SessionBridge(sim, pn.state.curdoc, choice, client_address(pn.state.curdoc))
+    bridge = SessionBridge(sim, pn.state.curdoc, choice, admission.address_key(client_address(pn.state.curdoc)))
     bridge.attach()
     if pn.state.curdoc is not None:
         # The page reconnects by itself after the server was away; on a phone the controls start closed.
