@@ -132,6 +132,7 @@ def scenario(sessions: int, seconds: float, open_timeout_s: float, with_browser:
         client_errors=len(errors),
         closed=leaving,
         sessions_after_close=h2["sessions"],
+        uncollected_after_close=h2["sessions_uncollected"],
         close_gc_ms=h2.get("gc_pause_ms") or 0.0,
         close_lag_ms=h2.get("event_loop_lag_ms") or 0.0,
         screen_p50_ms=percentile(browser[0], 50) * 1000.0 if browser else float("nan"),
@@ -167,7 +168,8 @@ def main(argv=None) -> int:
               f"longest GC {r['gc_pause_max_ms']:.0f} ms; in the last 60 s alone (runs over 62 s): loop lag {r['steady_lag_ms']:.0f} ms, "
               f"GC {r['steady_gc_ms']:.0f} ms; "
               f"overruns {r['overruns']}, client errors {r['client_errors']}", flush=True)
-        print(f"      {r['closed']} sessions closed: {r['sessions_after_close']} left after {CLOSE_WAIT_S:.0f} s, longest GC pause "
+        print(f"      {r['closed']} sessions closed: {r['sessions_after_close']} left after {CLOSE_WAIT_S:.0f} s, "
+              f"{r['uncollected_after_close']} of them not collected yet, longest GC pause "
               f"{r['close_gc_ms']:.0f} ms and event-loop lag {r['close_lag_ms']:.0f} ms in the last 60 s", flush=True)
         if args.browser:
             print(f"      Chromium tick-to-screen p50/p95 {r['screen_p50_ms']:.0f}/{r['screen_p95_ms']:.0f} ms "

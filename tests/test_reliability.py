@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from server_support import Server, get_json
 from test_engine import check_invariants
 
-from benchmarks.ws_client import open_and_close_sessions
-from leg_sim.server.session import COLLECT_EVERY_S, COLLECT_LOOP_SHARE, collect_wait_s
+from benchmarks.ws_client import BokehClient, open_and_close_sessions
+from leg_sim.server.session import COLLECT_AFTER_CLOSED, COLLECT_EVERY_S, COLLECT_LOOP_SHARE, collect_due, collect_wait_s
 
 pytestmark = pytest.mark.server
 
@@ -114,6 +114,33 @@ def test_a_collection_waits_only_as_long_as_it_must():
     assert collect_wait_s(100.0, 0.0, 1.0) == 0.0  # long ago
     assert collect_wait_s(100.0, 99.0, 0.0) == COLLECT_EVERY_S - 1.0
     assert collect_wait_s(100.0, 99.0, 5.0) == 5.0 / COLLECT_LOOP_SHARE - 1.0  # a long collection waits long
+
+
+def test_closed_sessions_wait_for_one_collection_unless_no_page_is_open():
+    assert not collect_due(0, 0) and not collect_due(0, 400)
+    assert collect_due(1, 0)  # nobody is held up
+    assert not collect_due(COLLECT_AFTER_CLOSED - 1, 1)
+    assert collect_due(COLLECT_AFTER_CLOSED, 400) and collect_due(COLLECT_AFTER_CLOSED + 5, 1)
+
+
+def test_a_viewer_leaving_starts_no_collection_while_others_watch_and_the_last_one_does(tmp_path):
+    with Server(tmp_path, {"update_interval_ms": 1000}) as srv:
+        clients = [BokehClient(srv.base).start() for _ in range(2)]
+        try:
+            assert all(c.pulled.wait(60) for c in clients), [c.error for c in clients]
+            clients.pop().close()
+
+            def health():
+                return get_json(srv.base + "/healthz", timeout_s=30)[1]
+
+            assert wait_until(lambda: health()["sessions"] == 1, timeout_s=30)
+            time.sleep(2.0)
+            assert health()["sessions_uncollected"] == 1  # waits: a collection would hold the open page
+            clients.pop().close()
+            assert wait_until(lambda: health()["sessions"] == 0 and health()["sessions_uncollected"] == 0, timeout_s=60)
+        finally:
+            for c in clients:
+                c.close()
 
 
 def test_one_simulated_day_keeps_every_invariant_and_memory_bounded():

@@ -62,6 +62,17 @@ _last_collect = [0.0, 0.0]
 _collect_waiting = [False]
 #: Sessions closed since the last collection (their memory is not freed yet).
 uncollected_count = [0]
+#: Closed sessions that wait for one collection while others are open: a collection holds every
+#: open page for as long as it takes (about 11 ms per open page, BENCHMARKS.md), so viewers leaving
+#: one by one do not each start one. Their memory waits meanwhile (about 2.8 MB each, so about
+#: 90 MB at most; with the session cap's 600 open pages, still within the unit's MemoryMax=2G). [-]
+COLLECT_AFTER_CLOSED = 32
+
+
+def collect_due(uncollected: int, open_sessions: int) -> bool:
+    """True when closed sessions are to be collected (pure): once :data:`COLLECT_AFTER_CLOSED`
+    wait, or as soon as no session is open (the pause then holds up no page)."""
+    return uncollected > 0 and (open_sessions == 0 or uncollected >= COLLECT_AFTER_CLOSED)
 
 
 def collect_wait_s(now_s: float, last_end_s: float, last_pause_s: float) -> float:
@@ -83,8 +94,11 @@ def freeze_long_lived() -> None:
 def collect_closed_sessions() -> None:
     """Free the reference cycles closed sessions leave (their Bokeh documents and models), so
     a server whose viewers come and go keeps a bounded memory profile: unfreeze, collect,
-    freeze again. Not sooner than :func:`collect_wait_s` allows; a close within that time
-    is collected when it has passed, together with every other close meanwhile."""
+    freeze again. Only when :func:`collect_due`, and not sooner than :func:`collect_wait_s`
+    allows; a close within that time is collected when it has passed, together with every
+    other close meanwhile."""
+    if not collect_due(uncollected_count[0], active_sessions()):
+        return
     now = time.monotonic()
     wait_s = collect_wait_s(now, *_last_collect)
     if wait_s > 0:
