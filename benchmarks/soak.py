@@ -34,6 +34,7 @@ from server_support import Server, get_json  # noqa: E402
 
 from benchmarks.bench_dashboard import load  # noqa: E402
 from benchmarks.ws_client import BokehClient, non_reader, open_and_close_sessions  # noqa: E402
+from leg_sim.server.session import COLLECT_AFTER_CLOSED  # noqa: E402
 
 MB = 2**20
 
@@ -52,7 +53,8 @@ def churn(total: int = 300, parallel: int = 10) -> dict:
         proc = psutil.Process(srv.proc.pid)
         _, base = get_json(srv.base + "/healthz")
 
-        open_and_close_sessions(srv.base, 30, parallel)
+        # Warm-up, up to the heap's high-water mark: COLLECT_AFTER_CLOSED closed sessions may wait for a collection.
+        open_and_close_sessions(srv.base, COLLECT_AFTER_CLOSED + 3 * parallel, parallel)
         wait_sessions_zero(srv.base)
         rss_warm = proc.memory_info().rss
         t0 = time.monotonic()
