@@ -169,7 +169,7 @@ def main(argv=None) -> int:
               f"GC {r['steady_gc_ms']:.0f} ms; "
               f"overruns {r['overruns']}, client errors {r['client_errors']}", flush=True)
         print(f"      {r['closed']} sessions closed: {r['sessions_after_close']} left after {CLOSE_WAIT_S:.0f} s, "
-              f"{r['uncollected_after_close']} of them not collected yet, longest GC pause "
+              f"{r['uncollected_after_close']} closed ones not collected yet, longest GC pause "
               f"{r['close_gc_ms']:.0f} ms and event-loop lag {r['close_lag_ms']:.0f} ms in the last 60 s", flush=True)
         if args.browser:
             print(f"      Chromium tick-to-screen p50/p95 {r['screen_p50_ms']:.0f}/{r['screen_p95_ms']:.0f} ms "

@@ -53,8 +53,9 @@ def churn(total: int = 300, parallel: int = 10) -> dict:
         proc = psutil.Process(srv.proc.pid)
         _, base = get_json(srv.base + "/healthz")
 
-        # Warm-up, up to the heap's high-water mark: COLLECT_AFTER_CLOSED closed sessions may wait for a collection.
-        open_and_close_sessions(srv.base, COLLECT_AFTER_CLOSED + 3 * parallel, parallel)
+        # Warm-up up to the heap's high-water mark (closed sessions wait for a collection, up to
+        # COLLECT_AFTER_CLOSED of them): as long a sequence as the test's churn.
+        open_and_close_sessions(srv.base, max(100, COLLECT_AFTER_CLOSED + 3 * parallel), parallel)
         wait_sessions_zero(srv.base)
         rss_warm = proc.memory_info().rss
         t0 = time.monotonic()

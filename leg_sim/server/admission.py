@@ -17,8 +17,9 @@ server keeps serving the sessions it has in between. JSON routes, static files
 and websockets are not limited.
 
 The sessions one process holds are capped as well (:func:`max_sessions_from`,
-``LEG_MAX_SESSIONS``, default :data:`MAX_SESSIONS`): a page request while that
-many sessions are open gets the same kind of page (503, ``Retry-After``,
+``LEG_MAX_SESSIONS``, default :data:`MAX_SESSIONS`; closed sessions whose memory
+waits for a collection count as open, see :mod:`leg_sim.server.session`): a
+page request while that many sessions are held gets the same kind of page (503, ``Retry-After``,
 refresh), saying the dashboard is full, and the open sessions keep their memory
 and their pace. The cap never exceeds what the process's file-descriptor limit
 allows (two websockets per session, :data:`FDS_PER_SESSION`), so a server
@@ -231,7 +232,8 @@ def _admitted(get: Any) -> Any:
     from leg_sim.server import session
 
     async def guarded(self: Any, *args: Any, **kwargs: Any) -> None:
-        if session.active_sessions() >= max_sessions:
+        # Closed sessions whose memory waits for a collection take a place as open ones do.
+        if session.active_sessions() + session.uncollected_count[0] >= max_sessions:
             full_refused[0] += 1
             retry_s = retry_after_s(FULL_RETRY_S)
             _refuse(self, retry_s, FULL_PAGE.format(retry_s=retry_s, max_sessions=max_sessions))

@@ -21,6 +21,7 @@ dashboard drops its watchers, so nothing is left behind.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import threading
@@ -63,16 +64,20 @@ _collect_waiting = [False]
 #: Sessions closed since the last collection (their memory is not freed yet).
 uncollected_count = [0]
 #: Closed sessions that wait for one collection while others are open: a collection holds every
-#: open page for as long as it takes (about 11 ms per open page, BENCHMARKS.md), so viewers leaving
-#: one by one do not each start one. Their memory waits meanwhile (about 2.8 MB each, so about
-#: 90 MB at most; with the session cap's 600 open pages, still within the unit's MemoryMax=2G). [-]
+#: open page for as long as it takes (11-17 ms per open page, BENCHMARKS.md), so viewers leaving
+#: one by one do not each start one. Their memory waits meanwhile (about 2.8 MB each), and they
+#: count against the session cap like open sessions (:mod:`leg_sim.server.admission`), so open
+#: and waiting sessions together stay within the memory the cap was sized for. [-]
 COLLECT_AFTER_CLOSED = 32
 
 
-def collect_due(uncollected: int, open_sessions: int) -> bool:
+def collect_due(uncollected: int, open_sessions: int, cap: int) -> bool:
     """True when closed sessions are to be collected (pure): once :data:`COLLECT_AFTER_CLOSED`
-    wait, or as soon as no session is open (the pause then holds up no page)."""
-    return uncollected > 0 and (open_sessions == 0 or uncollected >= COLLECT_AFTER_CLOSED)
+    wait, as soon as no session is open (the pause then holds up no page), or once open and
+    waiting sessions together reach the session cap `cap` (new pages wait for that memory)."""
+    if uncollected <= 0:
+        return False
+    return open_sessions == 0 or uncollected >= COLLECT_AFTER_CLOSED or open_sessions + uncollected >= cap
 
 
 def collect_wait_s(now_s: float, last_end_s: float, last_pause_s: float) -> float:
@@ -97,7 +102,7 @@ def collect_closed_sessions() -> None:
     freeze again. Only when :func:`collect_due`, and not sooner than :func:`collect_wait_s`
     allows; a close within that time is collected when it has passed, together with every
     other close meanwhile."""
-    if not collect_due(uncollected_count[0], active_sessions()):
+    if not collect_due(uncollected_count[0], active_sessions(), admission.max_sessions):
         return
     now = time.monotonic()
     wait_s = collect_wait_s(now, *_last_collect)
@@ -247,7 +252,10 @@ class SessionBridge:
     def _destroyed(self, session_context) -> None:
         self.detach()
         uncollected_count[0] += 1
-        collect_closed_sessions()
+        # Not now: the code that calls this still holds the session's document and this callback,
+        # so a collection here would keep (and freeze) this session. On the loop's next turn it is free.
+        with contextlib.suppress(Exception):  # no event loop in this thread: the next close collects
+            IOLoop.current().add_callback(collect_closed_sessions)
 
     def on_snapshot(self, snap) -> None:
         """Engine thread: schedule one update unless one is already pending."""
