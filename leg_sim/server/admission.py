@@ -1,7 +1,7 @@
 """Pages built at a pace the server can keep: a storm of reconnecting screens queues, it does not stall.
 
-Building one session's page runs on the server's one event loop and costs about
-half a second of CPU (BENCHMARKS.md). When many screens reconnect at once (after a
+Building one session's page runs on the server's one event loop and costs 0.5 to
+0.75 s of CPU (BENCHMARKS.md). When many screens reconnect at once (after a
 restart or a network outage) their page requests used to be built back to
 back, and for minutes every open session, route and health check waited.
 
