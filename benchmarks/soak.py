@@ -34,7 +34,6 @@ from server_support import Server, get_json  # noqa: E402
 
 from benchmarks.bench_dashboard import load  # noqa: E402
 from benchmarks.ws_client import BokehClient, non_reader, open_and_close_sessions  # noqa: E402
-from leg_sim.server.session import COLLECT_AFTER_CLOSED  # noqa: E402
 
 MB = 2**20
 
@@ -53,9 +52,9 @@ def churn(total: int = 300, parallel: int = 10) -> dict:
         proc = psutil.Process(srv.proc.pid)
         _, base = get_json(srv.base + "/healthz")
 
-        # Warm-up up to the heap's high-water mark (closed sessions wait for a collection, up to
-        # COLLECT_AFTER_CLOSED of them): as long a sequence as the test's churn.
-        open_and_close_sessions(srv.base, max(100, COLLECT_AFTER_CLOSED + 3 * parallel), parallel)
+        # Warm-up up to the heap's high-water mark: closed sessions wait for a collection, up to
+        # COLLECT_AFTER_CLOSED of them, so the warm-up runs through several collections (as make test's churn does).
+        open_and_close_sessions(srv.base, 100, parallel)
         wait_sessions_zero(srv.base)
         rss_warm = proc.memory_info().rss
         t0 = time.monotonic()

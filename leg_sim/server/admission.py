@@ -151,19 +151,27 @@ def retry_after_s(wait_s: float) -> int:
     return math.ceil(max(wait_s, MIN_RETRY_S) + random.uniform(0.0, RETRY_JITTER_S))
 
 
+def _whole_number_from(environ: Mapping[str, str], name: str, default: int) -> tuple[int, str | None]:
+    """The whole number ≥ 1 that variable `name` holds (pure), `default` when it is unset; a
+    value that is not one gives `default` and a warning to log once."""
+    text = environ.get(name, "").strip()
+    if not text:
+        return default, None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        return default, f"{name}={text!r} is not a whole number of at least 1; using {default}"
+    return value, None
+
+
 def max_sessions_from(environ: Mapping[str, str], fd_limit: int | None) -> tuple[int, str | None]:
     """The session cap (pure): ``LEG_MAX_SESSIONS`` when it is a whole number ≥ 1, else
     :data:`MAX_SESSIONS`; never more than the soft file-descriptor limit `fd_limit` allows
     (None: unknown). Returns (cap, a warning to log once or None)."""
-    text = environ.get(ENV_MAX_SESSIONS, "").strip()
-    problems = []
-    try:
-        asked = int(text) if text else MAX_SESSIONS
-    except ValueError:
-        asked = 0
-    if asked < 1:
-        problems.append(f"{ENV_MAX_SESSIONS}={text!r} is not a whole number of at least 1; using {MAX_SESSIONS}")
-        asked = MAX_SESSIONS
+    asked, problem = _whole_number_from(environ, ENV_MAX_SESSIONS, MAX_SESSIONS)
+    problems = [problem] if problem else []
     allowed = asked if fd_limit is None else max(1, (fd_limit - RESERVED_FDS) // FDS_PER_SESSION)
     if asked > allowed:
         problems.append(
@@ -177,17 +185,8 @@ def max_per_address_from(environ: Mapping[str, str], cap: int) -> tuple[int, str
     """Sessions one client address may hold (pure): ``LEG_MAX_SESSIONS_PER_ADDRESS`` when it is a
     whole number ≥ 1, else :data:`PER_ADDRESS_SHARE` of the session cap `cap`; never more than
     `cap`. Returns (limit, a warning to log once or None)."""
-    default = max(1, math.ceil(cap * PER_ADDRESS_SHARE))
-    text = environ.get(ENV_MAX_PER_ADDRESS, "").strip()
-    if not text:
-        return default, None
-    try:
-        asked = int(text)
-    except ValueError:
-        asked = 0
-    if asked < 1:
-        return default, f"{ENV_MAX_PER_ADDRESS}={text!r} is not a whole number of at least 1; using {default}"
-    return min(asked, cap), None
+    asked, warning = _whole_number_from(environ, ENV_MAX_PER_ADDRESS, max(1, math.ceil(cap * PER_ADDRESS_SHARE)))
+    return min(asked, cap), warning
 
 
 #: IPv6 clients are counted by this prefix: one household or host usually holds a whole /64. [bits]

@@ -336,12 +336,8 @@ def feed_script(session_id: str, dark: bool) -> CustomJS:
 def client_address(doc) -> str | None:
     """The address the session's page was requested from (as Tornado gives it: behind a trusted
     proxy, from its X-Real-IP or X-Forwarded-For header), or None."""
-    context = getattr(doc, "session_context", None)
-    request = getattr(context, "request", None)
-    try:
-        return getattr(request, "remote_ip", None)
-    except Exception:  # a request object without it
-        return None
+    request = getattr(getattr(doc, "session_context", None), "request", None)
+    return getattr(request, "remote_ip", None)
 
 
 def dashboard_for_this_session(sim: Simulation):
