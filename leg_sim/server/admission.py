@@ -219,7 +219,7 @@ def soft_fd_limit() -> int | None:
     return None if soft == resource.RLIM_INFINITY else int(soft)
 
 
-def _refuse(handler: Any, retry_s: int, page: str, status: int = 503) -> None:
+def refuse(handler: Any, retry_s: int, page: str, status: int = 503) -> None:
     handler.set_status(status)
     handler.set_header("Retry-After", str(retry_s))
     handler.set_header("Cache-Control", "no-store")
@@ -227,26 +227,46 @@ def _refuse(handler: Any, retry_s: int, page: str, status: int = 503) -> None:
     handler.finish(page)
 
 
-def _admitted(get: Any) -> Any:
-    from leg_sim.server import session
+def held_places() -> int:
+    """Places of the session cap taken now: open sessions, closed ones whose memory waits for a
+    collection, and the feeds of pages without a session (``/wall``)."""
+    from leg_sim.server import feed, session
 
+    return session.active_sessions() + session.uncollected_count[0] + feed.standalone_feeds()
+
+
+def held_by(key: str) -> int:
+    """Places the client address with this :func:`address_key` holds (sessions and feeds of pages without one)."""
+    from leg_sim.server import feed, session
+
+    return session.sessions_from(key) + feed.standalone_feeds(key)
+
+
+def refuse_when_full(handler: Any) -> bool:
+    """Answer `handler`'s request with the "full" page (503) when the session cap is taken, or the
+    per-address page (429) when its client address holds its share; True if it was refused."""
+    if held_places() >= max_sessions:
+        full_refused[0] += 1
+        retry_s = retry_after_s(FULL_RETRY_S)
+        refuse(handler, retry_s, FULL_PAGE.format(retry_s=retry_s, max_sessions=max_sessions))
+        return True
+    key = address_key(handler.request.remote_ip)
+    if key is not None and held_by(key) >= max_per_address:
+        address_refused[0] += 1
+        retry_s = retry_after_s(FULL_RETRY_S)
+        refuse(handler, retry_s, ADDRESS_PAGE.format(retry_s=retry_s, per_address=max_per_address), status=429)
+        return True
+    return False
+
+
+def _admitted(get: Any) -> Any:
     async def guarded(self: Any, *args: Any, **kwargs: Any) -> None:
-        # Closed sessions whose memory waits for a collection take a place as open ones do.
-        if session.active_sessions() + session.uncollected_count[0] >= max_sessions:
-            full_refused[0] += 1
-            retry_s = retry_after_s(FULL_RETRY_S)
-            _refuse(self, retry_s, FULL_PAGE.format(retry_s=retry_s, max_sessions=max_sessions))
-            return
-        key = address_key(self.request.remote_ip)
-        if key is not None and session.sessions_from(key) >= max_per_address:
-            address_refused[0] += 1
-            retry_s = retry_after_s(FULL_RETRY_S)
-            _refuse(self, retry_s, ADDRESS_PAGE.format(retry_s=retry_s, per_address=max_per_address), status=429)
+        if refuse_when_full(self):
             return
         ok, wait_s = budget.admit(time.monotonic())
         if not ok:
             retry_s = retry_after_s(wait_s)
-            _refuse(self, retry_s, BUSY_PAGE.format(retry_s=retry_s))
+            refuse(self, retry_s, BUSY_PAGE.format(retry_s=retry_s))
             return
         await get(self, *args, **kwargs)
 

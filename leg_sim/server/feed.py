@@ -11,9 +11,14 @@ new one and catches up with a full frame.
 
 Who may connect: a page of a live session of this server (the ``id`` query
 argument is that session's signed id, handed to the page's script when the
-page was built), from an allowed origin (the same list as the dashboard's
-websocket), with an Origin header. The socket takes nothing from the page: a
-message from it closes the socket.
+page was built), or a page this server built without a session (``/wall``,
+:mod:`leg_sim.server.wall`: an id signed with the server's secret, fresh for
+each request of the page), from an allowed origin (the same list as the
+dashboard's websocket), with an Origin header. The feed of a page without a
+session holds a place of the session cap and of its address's share while it
+is open (:mod:`leg_sim.server.admission`); beyond them it is closed with code
+1013 (try again later), and the page tries again with a growing delay. The
+socket takes nothing from the page: a message from it closes the socket.
 
 While a page's feed is open its session does no per-tick work of its own
 (:class:`leg_sim.server.session.SessionBridge`); when it closes, the session
@@ -30,10 +35,11 @@ from typing import Any
 from urllib.parse import urlparse
 
 from bokeh.server.util import check_allowlist
+from bokeh.util.token import check_session_id_signature
 from tornado.ioloop import IOLoop
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from leg_sim.server import backpressure, session
+from leg_sim.server import admission, backpressure, session
 from leg_sim.ui.feed import FeedBuilder, Frame
 from leg_sim.ui.readmodel import ReadModel
 
@@ -41,6 +47,17 @@ log = logging.getLogger("leg_sim.server")
 
 #: Close code for a socket that is not a live page's (RFC 6455: policy violation).
 POLICY_CLOSE = 1008
+#: Close code for the feed of a page without a session when the server is full (RFC 6455: try again later).
+FULL_CLOSE = 1013
+
+#: Open feeds of pages without a session (``/wall``); event loop only.
+_standalone: set[FeedSocket] = set()
+
+
+def standalone_feeds(key: str | None = None) -> int:
+    """Open feeds of pages without a session: all of them, or those from the client address with
+    this :func:`~leg_sim.server.admission.address_key`."""
+    return len(_standalone) if key is None else sum(1 for s in list(_standalone) if s.address_key == key)
 
 
 def choose(last_seq: int | None, frame_seq: int, writing: bool) -> str:
@@ -127,6 +144,8 @@ class FeedSocket(WebSocketHandler):
         self.last_seq: int | None = None
         self.stuck = backpressure.StuckTimer()
         self.bridge: Any = None
+        #: The client address's :func:`~leg_sim.server.admission.address_key` (pages without a session).
+        self.address_key: str | None = None
 
     async def get(self, *args: Any, **kwargs: Any) -> None:
         if "Origin" not in self.request.headers:
@@ -141,21 +160,42 @@ class FeedSocket(WebSocketHandler):
             return super().check_origin(origin)
         return bool(check_allowlist(urlparse(origin).netloc.lower(), allowed))
 
+    def _signed_here(self, feed_id: str) -> bool:
+        """True for an id signed with this server's secret (any id when the server does not sign)."""
+        app = self.application
+        try:
+            return bool(feed_id) and check_session_id_signature(
+                feed_id, secret_key=getattr(app, "secret_key", None), signed=bool(getattr(app, "sign_sessions", False))
+            )
+        except Exception:  # a malformed id
+            return False
+
     def open(self, *args: Any, **kwargs: Any) -> None:
-        bridge = session.bridge_for(self.get_query_argument("id", ""))
+        feed_id = self.get_query_argument("id", "")
+        bridge = session.bridge_for(feed_id)
         the_hub = hub()
-        if bridge is None or the_hub is None:
+        if the_hub is None or (bridge is None and not self._signed_here(feed_id)):
             self.close(POLICY_CLOSE, "not a page of this server")
             return
-        self.bridge = bridge
+        if bridge is None:
+            # A page without a session: its feed holds a place as a session would.
+            key = admission.address_key(self.request.remote_ip)
+            if admission.held_places() >= admission.max_sessions or (key is not None and admission.held_by(key) >= admission.max_per_address):
+                self.close(FULL_CLOSE, "the server is full")
+                return
+            self.address_key = key
+            _standalone.add(self)
+        else:
+            self.bridge = bridge
+            bridge.feed_opened()
         backpressure.bound_send_buffer(self)
-        bridge.feed_opened()
         the_hub.add(self)
 
     def on_message(self, message: str | bytes) -> None:
         self.close(POLICY_CLOSE, "the feed takes no messages")
 
     def on_close(self) -> None:
+        _standalone.discard(self)
         the_hub = hub()
         if the_hub is not None:
             the_hub.discard(self)

@@ -8,6 +8,7 @@
   a JSON error.
 * ``GET /metrics`` — the server in the Prometheus text format (:mod:`leg_sim.server.metrics`).
 * ``/feed?id=<session id>`` — the websocket of a page's frames (:mod:`leg_sim.server.feed`).
+* ``GET /wall`` — the wall screen, one page for every viewer, no session per viewer (:mod:`leg_sim.server.wall`).
 * ``GET /healthz`` — loop health (the policy is ``Simulation.health``: stale after
   5 intervals and at least 2 s), tick lag, sessions, open feeds, the server's memory and the
   event loop's longest lag of the last minute; 503
@@ -34,7 +35,7 @@ import pandas as pd
 from tornado.ioloop import IOLoop
 from tornado.web import RequestHandler
 
-from leg_sim.server import admission, backpressure, cluster, feed, looplag, metrics, mqtt_link, session
+from leg_sim.server import admission, backpressure, cluster, feed, looplag, metrics, mqtt_link, session, wall
 from leg_sim.server.engine_host import start_simulation
 from leg_sim.snapshot import json_float
 
@@ -244,4 +245,5 @@ ROUTES = [
     (r"/healthz/?", HealthHandler),
     (r"/feed/?", feed.FeedSocket),
     (r"/metrics/?", MetricsHandler),
+    (r"/wall/?", wall.WallHandler),
 ]

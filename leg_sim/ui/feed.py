@@ -21,13 +21,17 @@ A frame holds, each part only when it changed:
 * ``sankey``: a new figure (``spec``) or the restyle of the trace (``restyle``).
 
 ``seq`` numbers the frames; a delta applies to a page that holds frame
-``prev``, any other page gets the full frame. No Panel here: the feed is the
-same for every session.
+``prev``, any other page gets the full frame. ``set`` is the house set's key
+(:func:`house_set_key`), in every full frame and in the delta where the set
+changed: a page built once for many viewers (``/wall``,
+:mod:`leg_sim.server.wall`) loads itself again when its set is not the feed's.
+No Panel here: the feed is the same for every session.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 from typing import Any
@@ -41,6 +45,13 @@ from leg_sim.ui.readmodel import ReadModel
 
 #: Path of the feed websocket, relative to the page.
 FEED_PATH = "feed"
+#: Where a page built once for many viewers gets each request's feed id (:func:`standalone_script`).
+FEED_ID_SLOT = "__LEG_FEED_ID__"
+
+
+def house_set_key(house_ids: tuple[str, ...]) -> str:
+    """A short key of a house set (pure): equal for the same ids in the same order."""
+    return hashlib.sha256("\n".join(house_ids).encode()).hexdigest()[:16]
 
 
 def _plain(value: Any) -> Any:
@@ -107,6 +118,7 @@ class FeedBuilder:
         self._sankey_flows: sankey.SupplyFlows | None = None
         self._sankey_spec: dict | None = None
         self._graph_ids: tuple[str, ...] | None = None
+        self._set_key = house_set_key(())
 
     # ------------------------------------------------------------------ parts
     def _chart(self) -> dict[str, dict]:
@@ -161,6 +173,9 @@ class FeedBuilder:
         graph = flow_graph.shared_columns(snap)
         delta: dict[str, Any] = {}
         new_house_set = snap.house_ids != self._graph_ids
+        if new_house_set:
+            self._set_key = house_set_key(snap.house_ids)
+            delta["set"] = self._set_key
         self._graph_ids = snap.house_ids
         for key in ("kpis", "today"):
             part = changed(self._last.get(key), parts[key])
@@ -180,7 +195,7 @@ class FeedBuilder:
         self.seq += 1
         head = {"seq": self.seq, "tick": snap.tick, "wall": round(snap.wall_time_s, 3)}
         full_parts = dict(
-            head, full=True, kpis=parts["kpis"], today=parts["today"], graph=graph,
+            head, full=True, set=self._set_key, kpis=parts["kpis"], today=parts["today"], graph=graph,
             chart={label: tuple(chunks) for label, chunks in self._chunks.items()},
             sankey={"spec": self._sankey_spec} if self._sankey_spec is not None else {},
         )
@@ -194,7 +209,7 @@ CLIENT_JS = """
 const doc = Bokeh.documents[Bokeh.documents.length - 1];
 const named = (name) => doc.get_model_by_name(name);
 const NAMES = %(names)s;
-let seq = -1, spec = null, delay_ms = 1000, socket = null;
+let seq = -1, spec = null, delay_ms = 1000, socket = null, reloading = false;
 function setData(source, cols, replace) {
   if (source == null) return;
   const data = replace ? {} : Object.assign({}, source.data);
@@ -257,7 +272,13 @@ function sankey(part) {
   }
   drawSankey();
 }
+function reloadSoon() {
+  // Not all wall screens at once: each waits 1 to 5 s.
+  if (!reloading) { reloading = true; setTimeout(() => location.reload(), 1000 + Math.random() * 4000); }
+}
 function apply(frame) {
+  // A page built for another house set: the server has the page of this one.
+  if (NAMES.set != null && frame.set != null && frame.set !== NAMES.set) { reloadSoon(); return; }
   if (frame.kpis) fill(NAMES.kpis, frame.kpis);
   if (frame.today) fill(NAMES.today, frame.today);
   if (frame.graph) graph(frame.graph);
@@ -284,10 +305,31 @@ connect();
 """
 
 
-def client_js() -> str:
-    """The page script with the model names filled in (see :data:`CLIENT_JS`)."""
+def client_js(house_set: str | None = None) -> str:
+    """The page script with the model names filled in (see :data:`CLIENT_JS`); `house_set`: the
+    key of the house set a page built once for many viewers shows (None for a session's page)."""
     names = dict(
         flow_graph.SOURCE_NAMES, kpis=kpis.SOURCE_NAME, today=today.SOURCE_NAME, sankey=sankey.PANE_NAME, own=flow_graph.OWN_TAG, path=FEED_PATH,
-        chart=charts.SOURCE_NAME, window=charts.WINDOW_SOURCE_NAME,
+        chart=charts.SOURCE_NAME, window=charts.WINDOW_SOURCE_NAME, set=house_set,
     )
     return CLIENT_JS % {"names": json.dumps(names), "rollover": charts.BUFFER_LENGTH}
+
+
+#: The script of a page without a session (:mod:`leg_sim.server.wall`): waits until BokehJS has
+#: made the page's document, then runs :data:`CLIENT_JS` with the feed id the server filled in.
+STANDALONE_JS = """
+(function () {
+  const sid = "%(slot)s", textfont = %(textfont)s;
+  function start() {
+    if (!window.Bokeh || !Bokeh.documents || !Bokeh.documents.length) { setTimeout(start, 50); return; }
+%(client)s
+  }
+  start();
+})();
+"""
+
+
+def standalone_script(house_set: str, textfont: dict) -> str:
+    """The feed script of a page built once for the house set with key `house_set` (see
+    :data:`STANDALONE_JS`; the feed id goes where :data:`FEED_ID_SLOT` stands)."""
+    return STANDALONE_JS % {"slot": FEED_ID_SLOT, "textfont": json.dumps(textfont), "client": client_js(house_set)}

@@ -1,0 +1,119 @@
+"""``GET /wall``: the wall screen as one page for every viewer, built once, not once per viewer.
+
+A wall screen has nothing to click: all it shows moves with the ticks, and the
+shared feed (:mod:`leg_sim.server.feed`) brings every tick to the page's own
+Bokeh models in the browser. Such a page needs no Bokeh session of its own. So
+the wall page is built once per theme and house set, with the same views and
+layout as ``/main?display=wall``, saved as standalone HTML (Panel's ``save``,
+with this server's own script and style files), and every request gets those
+bytes with a fresh signed feed id in them. Opening one costs the server a copy
+of the bytes and one feed socket, not a page build (0.5-0.75 s of CPU and
+about 16,000 objects that a later collection has to free; BENCHMARKS.md).
+
+* ``?theme=dark|light`` chooses the theme (else the config's ``display.theme``).
+* A new house set: the feed's frames carry the house set's key
+  (:func:`leg_sim.ui.feed.house_set_key`); a page whose key differs loads itself
+  again and gets the page of the new set, built on the first such request.
+* Limits: each open wall page's feed counts against the session cap and the
+  per-address share like a session (:mod:`leg_sim.server.admission`); a full
+  server answers with the same page that retries by itself.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from typing import Any
+
+from bokeh.document import Document
+from bokeh.util.token import generate_session_id
+from panel.io.resources import CDN_DIST, LOCAL_DIST, Resources
+from panel.io.state import set_curdoc
+from tornado.web import RequestHandler
+
+from leg_sim.server import admission
+from leg_sim.server.engine_host import start_simulation
+from leg_sim.ui.dashboard import TITLE, Dashboard
+from leg_sim.ui.feed import FEED_ID_SLOT, house_set_key, standalone_script
+from leg_sim.ui.page import page_choice
+from leg_sim.ui.sankey import text_font
+
+log = logging.getLogger("leg_sim.server")
+
+#: Pages kept: two themes for the current house set and the one before it.
+MAX_PAGES = 4
+
+_pages: dict[tuple[str, str], str] = {}
+_lock = threading.Lock()
+#: Wall pages built since the server started (a build per theme and house set, not per viewer).
+built_count = [0]
+
+
+def build_page(sim: Any, theme_name: str) -> tuple[str, str]:
+    """The standalone wall page of `sim`'s current house set in `theme_name` (HTML text with
+    :data:`~leg_sim.ui.feed.FEED_ID_SLOT` where each request's feed id goes), and that set's key."""
+    snap = sim.snapshot
+    key = house_set_key(snap.house_ids if snap is not None else ())
+    choice = page_choice("wall", theme_name, True)
+    doc = Document()
+    with set_curdoc(doc):
+        dashboard = Dashboard(sim=sim, choice=choice)
+        try:
+            buffer = io.StringIO()
+            dashboard.template().save(buffer, resources=Resources(mode="server", root_url="./"), title=TITLE)
+        finally:
+            dashboard.dispose()
+    # Every file from this server, relative to the page (so also under a proxy's path prefix).
+    page = buffer.getvalue().replace(CDN_DIST, LOCAL_DIST)
+    script = standalone_script(key, text_font(choice.dark))
+    head, tail = page.rsplit("</body>", 1)
+    return f"{head}<script>{script}</script>\n</body>{tail}", key
+
+
+def page_for(sim: Any, theme_name: str) -> str:
+    """The wall page for the current house set and `theme_name`, built on first use and kept."""
+    snap = sim.snapshot
+    key = (theme_name, house_set_key(snap.house_ids if snap is not None else ()))
+    with _lock:
+        page = _pages.get(key)
+    if page is not None:
+        return page
+    page, set_key = build_page(sim, theme_name)
+    built_count[0] += 1
+    with _lock:
+        if len(_pages) >= MAX_PAGES:
+            _pages.clear()
+        _pages[(theme_name, set_key)] = page
+    return page
+
+
+class WallHandler(RequestHandler):
+    """GET and HEAD ``/wall``: the page (see the module docstring)."""
+
+    def _page(self) -> str | None:
+        if admission.refuse_when_full(self):
+            return None
+        sim = start_simulation()
+        choice = page_choice(sim.settings["display.mode"], sim.settings["display.theme"], True, self.request.query_arguments)
+        try:
+            page = page_for(sim, choice.theme)
+        except Exception:
+            log.exception("building the wall page failed")
+            retry_s = admission.retry_after_s(admission.FULL_RETRY_S)
+            admission.refuse(self, retry_s, admission.BUSY_PAGE.format(retry_s=retry_s))
+            return None
+        app = self.application
+        feed_id = generate_session_id(secret_key=getattr(app, "secret_key", None), signed=bool(getattr(app, "sign_sessions", False)))
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        return page.replace(FEED_ID_SLOT, feed_id, 1)
+
+    def get(self) -> None:
+        page = self._page()
+        if page is not None:
+            self.finish(page)
+
+    def head(self) -> None:
+        if self._page() is not None:
+            self.finish()
