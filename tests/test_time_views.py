@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import json
 
 import numpy as np
@@ -236,3 +237,16 @@ def test_today_summary_sends_only_changed_values():
     assert 0 < size < 600
     sent = {col for e in events if isinstance(e, ColumnDataChangedEvent) for col in (e.cols or ())}
     assert sent and "day" not in sent and sent <= set(today_values(view.day))  # the date did not change
+
+
+def test_the_time_axis_has_a_ticker_for_every_span():
+    """A chart of one point has an x range of no width; BokehJS picks the ticker whose interval
+    range holds the span's ideal interval and fails to draw (taking the page with it) when none
+    reaches that far down or up."""
+    from leg_sim.ui.charts import time_of_day_ticker
+
+    tickers = time_of_day_ticker().tickers
+    assert tickers[0].min_interval == 0.0
+    assert tickers[-1].max_interval is None
+    for lower, upper in itertools.pairwise(tickers):
+        assert lower.max_interval <= upper.min_interval

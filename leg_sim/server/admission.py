@@ -259,8 +259,27 @@ def refuse_when_full(handler: Any) -> bool:
     return False
 
 
-def _admitted(get: Any) -> Any:
+def wall_address(path: str, query: str) -> str:
+    """Where a request for the page at `path` with `query` finds the wall page (pure): ``wall``
+    next to the page, relative, so a proxy's path prefix stays; the query goes along."""
+    target = "../wall" if path.endswith("/") else "wall"
+    return f"{target}?{query}" if query else target
+
+
+def _shows_the_wall(handler: Any) -> bool:
+    from leg_sim.server.engine_host import start_simulation
+    from leg_sim.ui.page import page_choice
+
+    sim = start_simulation()
+    return page_choice(sim.settings["display.mode"], sim.settings["display.theme"], bool(sim.read_only), handler.request.query_arguments).wall
+
+
+def _admitted(get: Any, wall_page: bool = False) -> Any:
     async def guarded(self: Any, *args: Any, **kwargs: Any) -> None:
+        # A wall screen gets the page built once for every viewer (leg_sim.server.wall), not a session.
+        if wall_page and _shows_the_wall(self):
+            self.redirect(wall_address(self.request.path, self.request.query))
+            return
         if refuse_when_full(self):
             return
         ok, wait_s = budget.admit(time.monotonic())
@@ -299,5 +318,5 @@ def install() -> None:
         log.warning(warning)
     from panel.io.server import AutoloadJsHandler, DocHandler
 
-    DocHandler.get = _admitted(DocHandler.get)  # type: ignore[method-assign]
+    DocHandler.get = _admitted(DocHandler.get, wall_page=True)  # type: ignore[method-assign]
     AutoloadJsHandler.get = _admitted(AutoloadJsHandler.get)  # type: ignore[method-assign]

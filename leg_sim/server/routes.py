@@ -79,6 +79,8 @@ def health(sim: Any) -> tuple[int, dict]:
     body["pages_refused_address"] = admission.address_refused[0]
     the_hub = feed.hub()
     body["feeds"] = len(the_hub.sockets) if the_hub is not None else 0
+    body["wall_feeds"] = feed.standalone_feeds()
+    body["wall_pages_built"] = wall.built_count[0]
     the_link = mqtt_link.link()
     if the_link is not None:
         body["mqtt"] = the_link.health()

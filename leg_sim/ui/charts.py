@@ -275,10 +275,13 @@ class _WeakHook:
 def time_of_day_ticker() -> DatetimeTicker:
     """Ticks for a window of seconds to one day: Bokeh's own minute and hour steps (the
     default DatetimeTicker's second and third tickers; the hour steps open-ended, as no day
-    ticker follows them), without its sub-second, day, month and year tickers, which a
-    window of minutes to one day never uses (ten fewer models per page)."""
+    ticker follows them), without its day, month and year tickers, which a window of minutes
+    to one day never uses (nine fewer models per page). Its sub-second ticker stays, open-ended
+    below: a chart of one point has a range of no width, and BokehJS finds no ticker for it
+    when none reaches down that far (the chart then fails to draw, and the page around it too)."""
     minute_ms, hour_ms = 60_000.0, 3_600_000.0
     return DatetimeTicker(tickers=[
+        AdaptiveTicker(mantissas=[1, 2, 5], base=10, min_interval=0.0, max_interval=500.0, num_minor_ticks=0),
         AdaptiveTicker(mantissas=[1, 2, 5, 10, 15, 20, 30], base=60, min_interval=1000.0, max_interval=30 * minute_ms, num_minor_ticks=0),
         AdaptiveTicker(mantissas=[1, 2, 4, 6, 8, 12], base=24, min_interval=hour_ms, max_interval=None, num_minor_ticks=0),
     ])

@@ -316,20 +316,38 @@ def client_js(house_set: str | None = None) -> str:
 
 
 #: The script of a page without a session (:mod:`leg_sim.server.wall`): waits until BokehJS has
-#: made the page's document, then runs :data:`CLIENT_JS` with the feed id the server filled in.
+#: made and drawn the page's document (a model changed while its view is being built can leave
+#: that view broken), then runs :data:`CLIENT_JS` with the feed id the server filled in. A page
+#: whose drawing has not finished after DRAWN_WAIT_MS (now and then BokehJS lays out the
+#: template's main area before its views are built, and that page no longer shows changes) loads
+#: itself again, up to DRAWN_TRIES times in a row; then it takes the feed as it is.
 STANDALONE_JS = """
 (function () {
-  const sid = "%(slot)s", textfont = %(textfont)s;
+  const sid = "%(slot)s", textfont = %(textfont)s, started_ms = Date.now(), KEY = "legWallReloads";
   function start() {
-    if (!window.Bokeh || !Bokeh.documents || !Bokeh.documents.length) { setTimeout(start, 50); return; }
+    const docs = window.Bokeh && Bokeh.documents;
+    const drawn = docs && docs.length && docs[docs.length - 1].is_idle;
+    if (!drawn && Date.now() - started_ms < %(wait_ms)d) { setTimeout(start, 50); return; }
+    if (!drawn) {
+      const tries = Number(sessionStorage.getItem(KEY) || 0);
+      if (tries < %(tries)d) { sessionStorage.setItem(KEY, String(tries + 1)); location.reload(); return; }
+      if (!docs || !docs.length) { setTimeout(start, 1000); return; }
+    }
+    sessionStorage.removeItem(KEY);
 %(client)s
   }
   start();
 })();
 """
+#: How long a page without a session waits for BokehJS to draw it before it loads itself again. [ms]
+DRAWN_WAIT_MS = 10_000
+#: Loads in a row a page without a session tries before it takes the feed as it is drawn.
+DRAWN_TRIES = 3
 
 
 def standalone_script(house_set: str, textfont: dict) -> str:
     """The feed script of a page built once for the house set with key `house_set` (see
     :data:`STANDALONE_JS`; the feed id goes where :data:`FEED_ID_SLOT` stands)."""
-    return STANDALONE_JS % {"slot": FEED_ID_SLOT, "textfont": json.dumps(textfont), "client": client_js(house_set)}
+    return STANDALONE_JS % {
+        "slot": FEED_ID_SLOT, "textfont": json.dumps(textfont), "client": client_js(house_set), "wait_ms": DRAWN_WAIT_MS, "tries": DRAWN_TRIES,
+    }
