@@ -84,7 +84,7 @@ def bytes_per_tick(houses: int, seconds: float) -> dict:
     return {"houses": houses, "ticks": ticks, "bytes_per_tick": (b1 - b0) / ticks}
 
 
-def browser_latency(base: str, seconds: float) -> list[float]:
+def browser_latency(base: str, seconds: float, path: str = "/main") -> list[float]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -95,8 +95,8 @@ def browser_latency(base: str, seconds: float) -> list[float]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(base + "/main", timeout=60_000)
-        page.wait_for_selector("span.leg-tick", timeout=60_000)
+        page.goto(base + path, timeout=60_000)
+        page.wait_for_selector("span.leg-tick", state="attached", timeout=60_000)  # hidden on a wall screen
         page.evaluate(LATENCY_JS)
         time.sleep(seconds)
         lat = page.evaluate("() => window.__leg_lat")

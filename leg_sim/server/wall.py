@@ -21,15 +21,16 @@ about 16,000 objects that a later collection has to free; BENCHMARKS.md).
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
-import threading
 from typing import Any
 
 from bokeh.document import Document
 from bokeh.util.token import generate_session_id
 from panel.io.resources import CDN_DIST, LOCAL_DIST, Resources
 from panel.io.state import set_curdoc
+from tornado.ioloop import IOLoop
 from tornado.web import RequestHandler
 
 from leg_sim.server import admission
@@ -44,8 +45,9 @@ log = logging.getLogger("leg_sim.server")
 #: Pages kept: two themes for the current house set and the one before it.
 MAX_PAGES = 4
 
+#: Built pages and builds under way, by (theme, house set key); event loop only.
 _pages: dict[tuple[str, str], str] = {}
-_lock = threading.Lock()
+_building: dict[tuple[str, str], asyncio.Future] = {}
 #: Wall pages built since the server started (a build per theme and house set, not per viewer).
 built_count = [0]
 
@@ -58,7 +60,7 @@ def build_page(sim: Any, theme_name: str) -> tuple[str, str]:
     choice = page_choice("wall", theme_name, True)
     doc = Document()
     with set_curdoc(doc):
-        dashboard = Dashboard(sim=sim, choice=choice)
+        dashboard = Dashboard(sim=sim, choice=choice, shared=True)
         try:
             buffer = io.StringIO()
             dashboard.template().save(buffer, resources=Resources(mode="server", root_url="./"), title=TITLE)
@@ -71,33 +73,44 @@ def build_page(sim: Any, theme_name: str) -> tuple[str, str]:
     return f"{head}<script>{script}</script>\n</body>{tail}", key
 
 
-def page_for(sim: Any, theme_name: str) -> str:
-    """The wall page for the current house set and `theme_name`, built on first use and kept."""
+async def page_for(sim: Any, theme_name: str) -> str:
+    """The wall page for the current house set and `theme_name`, built on first use (on a worker
+    thread: a build takes about a second of CPU, which the event loop must not wait for; requests
+    meanwhile wait for the same build) and kept."""
     snap = sim.snapshot
     key = (theme_name, house_set_key(snap.house_ids if snap is not None else ()))
-    with _lock:
-        page = _pages.get(key)
+    page = _pages.get(key)
     if page is not None:
         return page
-    page, set_key = build_page(sim, theme_name)
+    building = _building.get(key)
+    if building is None:
+        building = _building[key] = asyncio.ensure_future(IOLoop.current().run_in_executor(None, build_page, sim, theme_name))
+        building.add_done_callback(lambda done: _built(key, done))
+    return (await building)[0]
+
+
+def _built(key: tuple[str, str], done: asyncio.Future) -> None:
+    """Event loop: keep a finished build (under the house set it was built from)."""
+    _building.pop(key, None)
+    if done.cancelled() or done.exception() is not None:
+        return
+    page, set_key = done.result()
     built_count[0] += 1
-    with _lock:
-        if len(_pages) >= MAX_PAGES:
-            _pages.clear()
-        _pages[(theme_name, set_key)] = page
-    return page
+    if len(_pages) >= MAX_PAGES:
+        _pages.clear()
+    _pages[(key[0], set_key)] = page
 
 
 class WallHandler(RequestHandler):
     """GET and HEAD ``/wall``: the page (see the module docstring)."""
 
-    def _page(self) -> str | None:
+    async def _page(self) -> str | None:
         if admission.refuse_when_full(self):
             return None
         sim = start_simulation()
         choice = page_choice(sim.settings["display.mode"], sim.settings["display.theme"], True, self.request.query_arguments)
         try:
-            page = page_for(sim, choice.theme)
+            page = await page_for(sim, choice.theme)
         except Exception:
             log.exception("building the wall page failed")
             retry_s = admission.retry_after_s(admission.FULL_RETRY_S)
@@ -109,11 +122,11 @@ class WallHandler(RequestHandler):
         self.set_header("Cache-Control", "no-store")
         return page.replace(FEED_ID_SLOT, feed_id, 1)
 
-    def get(self) -> None:
-        page = self._page()
+    async def get(self) -> None:
+        page = await self._page()
         if page is not None:
             self.finish(page)
 
-    def head(self) -> None:
-        if self._page() is not None:
+    async def head(self) -> None:
+        if await self._page() is not None:
             self.finish()

@@ -47,6 +47,10 @@ class Dashboard(pn.viewable.Viewer):
 
     sim = param.ClassSelector(class_=Simulation, doc="The shared simulation.")
     choice = param.ClassSelector(class_=PageChoice, default=PageChoice(), doc="Layout and theme of this session's page.")
+    shared = param.Boolean(
+        default=False, constant=True,
+        doc="A page built once for every viewer (the wall page, leg_sim.server.wall): no controls and no watcher on the simulation.",
+    )
 
     def __init__(self, schedule: Callable | None = None, **params: Any):
         super().__init__(**params)
@@ -64,13 +68,15 @@ class Dashboard(pn.viewable.Viewer):
         self.kpis = KpiPanel(reader=self.reader, wall=self.choice.wall)
         self.sankey = SupplySankey(reader=self.reader, dark=self.choice.dark)
         self.today = TodaySummary(reader=self.reader)
-        self.controls = Controls(reader=self.reader, target=self.sim, schedule=schedule)
-        self.views: tuple[View, ...] = (self.graph, self.chart, self.kpis, self.today, self.sankey, self.controls)
+        self.controls = None if self.shared else Controls(reader=self.reader, target=self.sim, schedule=schedule)
+        views = (self.graph, self.chart, self.kpis, self.today, self.sankey, self.controls)
+        self.views: tuple[View, ...] = tuple(v for v in views if v is not None)
         snap = self.reader.snapshot
         self.shown_tick = snap.tick if snap is not None else 0
         self._fed = False
-        # No tick arrives while paused: the badge follows the parameter itself.
-        self._pause_watcher: Any = self.sim.param.watch(lambda event: self._schedule(self.show_state), "paused")
+        # No tick arrives while paused: the badge follows the parameter itself (a shared page's
+        # badge comes with the feed).
+        self._pause_watcher: Any = None if self.shared else self.sim.param.watch(lambda event: self._schedule(self.show_state), "paused")
 
     def show_state(self) -> None:
         """Show the current pause state on the latest snapshot (no new tick needed)."""
@@ -124,7 +130,7 @@ class Dashboard(pn.viewable.Viewer):
     def template(self) -> pn.template.FastListTemplate:
         """The page for this session's layout (see :mod:`leg_sim.ui.page`)."""
         main = self._wall_main() if self.choice.wall else self._standard_main()
-        sidebar = [pn.pane.Markdown("### Live controls"), self.controls, pn.pane.Markdown(LEGEND)]
+        sidebar = [] if self.controls is None else [pn.pane.Markdown("### Live controls"), self.controls, pn.pane.Markdown(LEGEND)]
         return make_template(self.choice, TITLE, main=main, sidebar=sidebar)
 
     def _standard_main(self) -> list:

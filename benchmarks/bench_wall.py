@@ -1,0 +1,186 @@
+"""Wall screens on ``/wall``: one page built once for every viewer, fed by the shared feed.
+
+For each count of screens (default 50, 100, 200, 400), on one ``panel serve`` on 127.0.0.1
+(20 houses, 1 s interval, as bench_sessions.py), the screens open at once, 20 at a time, as
+wall screens reconnecting after a restart would: each asks for ``/wall``, opens the feed
+websocket with the page's id and waits for its first frame. Measured:
+
+* **opening**: time until every screen has its first frame, and the server's CPU per screen
+  opened (the page's bytes and the feed's first, full frame; the page itself was built once,
+  before, and that build is reported on its own);
+* **steady state** over ``--seconds``: feed receive latency p50/p95 over every frame of every
+  screen (tick computed → frame arrived), server CPU (% of one core), ticks lost
+  (``ws_client.ticks_missing``), memory per open screen, and, from ``/healthz``, the longest
+  event-loop lag and garbage-collection pause of the last minute and the sessions held (0: a
+  wall screen holds none);
+* with ``--browser``, one Chromium page on ``/wall`` among them: tick-to-screen latency.
+
+The clients run in this process, on the same 2 cores as the server, so the figures are an
+upper bound. Not a test: it prints figures for BENCHMARKS.md.
+
+    python benchmarks/bench_wall.py [--screens 50 100 200 400] [--seconds 60] [--browser]
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import contextlib
+import json
+import re
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import websocket
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO))
+
+from server_support import Server, get_json  # noqa: E402
+
+from benchmarks.bench_dashboard import DAY, browser_latency, percentile  # noqa: E402
+from benchmarks.ws_client import Receiver, ticks_missing  # noqa: E402
+
+#: The feed id in a wall page's script.
+FEED_ID = re.compile(r'const sid = "([^"]+)"')
+#: Targets of the session figures (issue "one server that holds"), applied to wall screens.
+P95_MS, CPU_PCT, OPEN_CPU_MS, REOPEN_S, GC_MS = 250.0, 60.0, 200.0, 60.0, 100.0
+
+
+class Screen:
+    """One wall screen: its page, its feed socket, and what arrived."""
+
+    def __init__(self, base: str, receiver: Receiver, timeout_s: float):
+        self.first = threading.Event()
+        self.latencies_s: list[float] = []
+        self.ticks_seen: list[float] = []
+        self.error: str | None = None
+        with urllib.request.urlopen(base + "/wall", timeout=timeout_s) as r:
+            feed_id = FEED_ID.search(r.read().decode()).group(1)
+        url = base.replace("http://", "ws://") + "/feed?id=" + feed_id
+        self.ws = websocket.create_connection(url, origin=base, timeout=timeout_s)
+        receiver.add(self.ws, self._on_frame, self._on_error)
+
+    def _on_frame(self, data: str | bytes, received_s: float) -> None:
+        frame = json.loads(data)
+        wall_s = float(frame["wall"])
+        if self.first.is_set():
+            self.latencies_s.append(received_s - wall_s)
+        self.ticks_seen.append(wall_s)
+        self.first.set()
+
+    def _on_error(self, message: str) -> None:
+        self.error = message
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.ws.close()
+
+
+def cpu_s(proc: psutil.Process) -> float:
+    t = proc.cpu_times()
+    return t.user + t.system
+
+
+def scenario(screens: int, seconds: float, with_browser: bool, timeout_s: float = 120.0) -> dict:
+    config = {"houses": 20, "update_interval_ms": 1000, "clock": DAY}
+    with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), config, quick_cleanup=False) as srv, Receiver() as receiver:
+        proc = psutil.Process(srv.proc.pid)
+        time.sleep(3.0)
+        cpu0 = cpu_s(proc)
+        urllib.request.urlopen(srv.base + "/wall", timeout=60).read()  # the one build
+        build_cpu_ms = (cpu_s(proc) - cpu0) * 1000.0
+        time.sleep(1.0)
+        rss0_mb = proc.memory_info().rss / 2**20
+        failures: list[str] = []
+
+        def open_one(_: int) -> Screen | None:
+            try:
+                return Screen(srv.base, receiver, timeout_s)
+            except Exception as exc:  # reported below
+                failures.append(f"{type(exc).__name__}: {exc}")
+                return None
+
+        cpu1, t1 = cpu_s(proc), time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+            opened = [s for s in pool.map(open_one, range(screens)) if s is not None]
+        first = sum(s.first.wait(max(timeout_s - (time.monotonic() - t1), 0.1)) for s in opened)
+        open_s = time.monotonic() - t1
+        open_cpu_ms = (cpu_s(proc) - cpu1) * 1000.0 / max(first, 1)
+        result: dict = {"screens": screens, "build_cpu_ms": build_cpu_ms, "opened": first, "open_s": open_s, "open_cpu_ms": open_cpu_ms,
+                        "failures": failures[:3]}
+        try:
+            if first < screens:
+                result["broken"] = f"{screens - first} of {screens} screens had no frame after {timeout_s:.0f} s"
+                return result
+            time.sleep(3.0)
+            browser: list[list[float]] = []
+            watcher = threading.Thread(target=lambda: browser.append(browser_latency(srv.base, seconds, "/wall")), daemon=True)
+            if with_browser:
+                watcher.start()
+                time.sleep(5.0)  # the page has loaded and its feed is open
+            marks = [len(s.latencies_s) for s in opened]
+            cpu2, t2, wall2 = cpu_s(proc), time.monotonic(), time.time()
+            time.sleep(seconds)
+            cpu3, t3, wall3 = cpu_s(proc), time.monotonic(), time.time()
+            rss_mb = proc.memory_info().rss / 2**20
+            time.sleep(3.0)  # the window's last frames arrive
+            if with_browser:
+                watcher.join(seconds + 60)
+            health = get_json(srv.base + "/healthz", timeout_s=30)[1]
+            lat = [x for s, k in zip(opened, marks, strict=True) for x in s.latencies_s[k:]]
+            sent, missing, screens_missing = ticks_missing([set(s.ticks_seen) for s in opened], wall2, wall3)
+            result.update(
+                p50_ms=percentile(lat, 50) * 1000.0, p95_ms=percentile(lat, 95) * 1000.0, samples=len(lat),
+                cpu_pct=(cpu3 - cpu2) / (t3 - t2) * 100.0, ticks_sent=sent, ticks_missing=missing, screens_missing=screens_missing,
+                mb_per_screen=(rss_mb - rss0_mb) / screens, rss_mb=rss_mb, errors=sum(1 for s in opened if s.error),
+                loop_lag_ms=health.get("event_loop_lag_ms"), gc_pause_ms=health.get("gc_pause_ms"), sessions=health.get("sessions"),
+                wall_feeds=health.get("wall_feeds"), pages_built=health.get("wall_pages_built"),
+                screen_p50_ms=percentile(browser[0], 50) * 1000.0 if browser else float("nan"),
+                screen_p95_ms=percentile(browser[0], 95) * 1000.0 if browser else float("nan"),
+                screen_samples=len(browser[0]) if browser else 0,
+            )
+            return result
+        finally:
+            for s in opened:
+                s.close()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--screens", type=int, nargs="+", default=[50, 100, 200, 400])
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--browser", action="store_true", help="also one Chromium page on /wall: its tick-to-screen latency")
+    args = ap.parse_args(argv)
+    print(f"machine: {psutil.cpu_count()} cores; 20 houses, 1 s interval; {args.seconds:.0f} s per size")
+    print("| screens | all open | CPU per screen opened | feed p50 / p95 | CPU | ticks lost | MB per screen | loop lag | GC pause | sessions "
+          "| Chromium p50 / p95 |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n in args.screens:
+        r = scenario(n, args.seconds, args.browser)
+        if "broken" in r:
+            print(f"| {n} | BROKEN: {r['broken']}; {r['failures']} |")
+            return 1
+        print(
+            f"| {n} | {r['open_s']:.1f} s | {r['open_cpu_ms']:.1f} ms | {r['p50_ms']:.0f} / {r['p95_ms']:.0f} ms | {r['cpu_pct']:.1f} % "
+            f"| {r['ticks_missing']} of {r['ticks_sent']} | {r['mb_per_screen']:.3f} | {r['loop_lag_ms']} ms | {r['gc_pause_ms']} ms "
+            f"| {r['sessions']} | {r['screen_p50_ms']:.0f} / {r['screen_p95_ms']:.0f} ms ({r['screen_samples']}) |",
+            flush=True,
+        )
+        print(f"  (page built once: {r['build_cpu_ms']:.0f} ms CPU; wall pages built {r['pages_built']}; errors {r['errors']}; "
+              f"RSS {r['rss_mb']:.0f} MB)", flush=True)
+        held = (r["p95_ms"] <= P95_MS and r["cpu_pct"] <= CPU_PCT and r["open_cpu_ms"] <= OPEN_CPU_MS and r["open_s"] <= REOPEN_S
+                and r["ticks_missing"] == 0 and (r["gc_pause_ms"] or 0) <= GC_MS)
+        if not held:
+            print(f"  NOT HELD at {n} screens")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
