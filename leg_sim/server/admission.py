@@ -25,7 +25,11 @@ and their pace. The cap never exceeds what the process's file-descriptor limit
 allows (two websockets per session, :data:`FDS_PER_SESSION`), so a server
 under a low limit refuses pages with that page rather than failing to accept
 connections. Pages being built when the cap is reached (at most the burst)
-still open.
+still open. A wall screen (``/wall``, :mod:`leg_sim.server.wall`) holds no session, but its
+feed holds a place while it is open (:func:`held_places`), and its page request is refused
+in the same way (:func:`refuse_when_full`); it is not paced, as it builds nothing. A request
+for a session's page that would show the wall layout is sent to ``/wall`` instead
+(:func:`wall_address`).
 
 One client address may hold only part of that (:func:`max_per_address_from`,
 ``LEG_MAX_SESSIONS_PER_ADDRESS``, by default half the cap, rounded up; per

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from leg_sim.snapshot import Snapshot
-from leg_sim.ui import charts, flow_graph, kpis, sankey, today
+from leg_sim.ui import charts, flow_graph, kpis, reconnect, sankey, today
 from leg_sim.ui.columns import same
 from leg_sim.ui.readmodel import ReadModel
 
@@ -287,11 +287,33 @@ function apply(frame) {
   seq = frame.seq;
   document.body.dataset.feedSeq = String(seq);
 }
+// A page without a session has no other line to the server: while its feed stays closed it says so.
+let offlineTimer = null, overlay = null;
+function offline(closed) {
+  if (NAMES.offline == null) return;
+  if (!closed) {
+    clearTimeout(offlineTimer); offlineTimer = null;
+    if (overlay) overlay.style.display = "none";
+    return;
+  }
+  if (offlineTimer != null) return;
+  offlineTimer = setTimeout(() => {
+    if (overlay == null) {
+      overlay = document.createElement("div");
+      overlay.className = "leg-offline";
+      overlay.setAttribute("role", "alert");
+      overlay.textContent = NAMES.offline.text;
+      overlay.style.cssText = NAMES.offline.css;
+      document.body.appendChild(overlay);
+    }
+    overlay.style.display = "flex";
+  }, NAMES.offline.after_ms);
+}
 function connect() {
   const url = new URL(NAMES.path + "?id=" + encodeURIComponent(sid), document.baseURI);
   url.protocol = url.protocol == "https:" ? "wss:" : "ws:";
   socket = new WebSocket(url);
-  socket.onopen = () => { delay_ms = 1000; };
+  socket.onopen = () => { delay_ms = 1000; offline(false); };
   socket.onmessage = (event) => {
     let frame;
     try { frame = JSON.parse(event.data); } catch (e) { return; }
@@ -299,7 +321,7 @@ function connect() {
     if (!frame.full && frame.prev !== seq) { socket.close(); return; }
     try { apply(frame); } catch (e) { console.warn("feed frame not applied", e); }
   };
-  socket.onclose = () => { seq = -1; setTimeout(connect, delay_ms); delay_ms = Math.min(2 * delay_ms, 30000); };
+  socket.onclose = () => { offline(true); seq = -1; setTimeout(connect, delay_ms); delay_ms = Math.min(2 * delay_ms, 30000); };
 }
 connect();
 """
@@ -307,10 +329,13 @@ connect();
 
 def client_js(house_set: str | None = None) -> str:
     """The page script with the model names filled in (see :data:`CLIENT_JS`); `house_set`: the
-    key of the house set a page built once for many viewers shows (None for a session's page)."""
+    key of the house set a page built once for many viewers shows (None for a session's page,
+    whose session watches the server: :mod:`leg_sim.ui.reconnect`); such a page shows the
+    overlay of that module while its feed stays closed."""
+    offline = None if house_set is None else {"text": reconnect.OVERLAY_TEXT, "css": reconnect.OVERLAY_CSS, "after_ms": reconnect.OFFLINE_AFTER_MS}
     names = dict(
         flow_graph.SOURCE_NAMES, kpis=kpis.SOURCE_NAME, today=today.SOURCE_NAME, sankey=sankey.PANE_NAME, own=flow_graph.OWN_TAG, path=FEED_PATH,
-        chart=charts.SOURCE_NAME, window=charts.WINDOW_SOURCE_NAME, set=house_set,
+        chart=charts.SOURCE_NAME, window=charts.WINDOW_SOURCE_NAME, set=house_set, offline=offline,
     )
     return CLIENT_JS % {"names": json.dumps(names), "rollover": charts.BUFFER_LENGTH}
 
