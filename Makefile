@@ -12,7 +12,7 @@ export LEG_CONFIG
 PORT ?=
 export PORT
 
-.PHONY: all setup test lint serve run bench bench-engine bench-compare bench-dashboard bench-page bench-sessions bench-mqtt bench-cluster soak validate screenshot check-config clean
+.PHONY: all setup test lint serve run bench bench-engine bench-compare bench-dashboard bench-page bench-sessions bench-mqtt bench-cluster bench-wall soak validate screenshot check-config clean
 
 all: test
 
@@ -42,7 +42,7 @@ run: $(STAMP)
 check-config: $(STAMP)
 	$(BIN)/python -m leg_sim check-config
 
-bench: bench-engine bench-dashboard bench-page bench-sessions bench-mqtt bench-cluster
+bench: bench-engine bench-dashboard bench-page bench-sessions bench-wall bench-mqtt bench-cluster
 
 bench-engine: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
@@ -66,6 +66,10 @@ bench-mqtt: $(STAMP)
 # Sessions held by one process versus one engine and two workers (Debian's mosquitto on 127.0.0.1).
 bench-cluster: $(STAMP)
 	$(BIN)/python benchmarks/bench_cluster.py
+
+# Wall screens on /wall (one page built once, no session each): opening at once, latency, CPU, memory (50 to 400).
+bench-wall: $(STAMP)
+	$(BIN)/python benchmarks/bench_wall.py --browser
 
 # One session's page at 10,000 houses (time, document size, server memory) and the first paint.
 bench-page: $(STAMP)
