@@ -7,7 +7,8 @@ websocket with the page's id and waits for its first frame. Measured:
 
 * **opening**: time until every screen has its first frame, and the server's CPU per screen
   opened (the page's bytes and the feed's first, full frame; the page itself was built once,
-  before, and that build is reported on its own);
+  before, and that build is reported on its own; with ``--cold`` it is not, as after a restart:
+  the first request builds it while the others wait, and both figures include that build);
 * **steady state** over ``--seconds``: feed receive latency p50/p95 over every frame of every
   screen (tick computed → frame arrived), server CPU (% of one core), ticks lost
   (``ws_client.ticks_missing``), memory per open screen, and, from ``/healthz``, the longest
@@ -18,7 +19,7 @@ websocket with the page's id and waits for its first frame. Measured:
 The clients run in this process, on the same 2 cores as the server, so the figures are an
 upper bound. Not a test: it prints figures for BENCHMARKS.md.
 
-    python benchmarks/bench_wall.py [--screens 50 100 200 400] [--seconds 60] [--browser]
+    python benchmarks/bench_wall.py [--screens 50 100 200 400] [--seconds 60] [--browser] [--cold]
 """
 
 from __future__ import annotations
@@ -88,15 +89,17 @@ def cpu_s(proc: psutil.Process) -> float:
     return t.user + t.system
 
 
-def scenario(screens: int, seconds: float, with_browser: bool, timeout_s: float = 120.0) -> dict:
+def scenario(screens: int, seconds: float, with_browser: bool, cold: bool = False, timeout_s: float = 120.0) -> dict:
     config = {"houses": 20, "update_interval_ms": 1000, "clock": DAY}
     with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), config, quick_cleanup=False) as srv, Receiver() as receiver:
         proc = psutil.Process(srv.proc.pid)
         time.sleep(3.0)
-        cpu0 = cpu_s(proc)
-        urllib.request.urlopen(srv.base + "/wall", timeout=60).read()  # the one build
-        build_cpu_ms = (cpu_s(proc) - cpu0) * 1000.0
-        time.sleep(1.0)
+        build_cpu_ms = float("nan")
+        if not cold:
+            cpu0 = cpu_s(proc)
+            urllib.request.urlopen(srv.base + "/wall", timeout=60).read()  # the one build
+            build_cpu_ms = (cpu_s(proc) - cpu0) * 1000.0
+            time.sleep(1.0)
         rss0_mb = proc.memory_info().rss / 2**20
         failures: list[str] = []
 
@@ -113,7 +116,8 @@ def scenario(screens: int, seconds: float, with_browser: bool, timeout_s: float 
         first = sum(s.first.wait(max(timeout_s - (time.monotonic() - t1), 0.1)) for s in opened)
         open_s = time.monotonic() - t1
         open_cpu_ms = (cpu_s(proc) - cpu1) * 1000.0 / max(first, 1)
-        result: dict = {"screens": screens, "build_cpu_ms": build_cpu_ms, "opened": first, "open_s": open_s, "open_cpu_ms": open_cpu_ms,
+        result: dict = {"screens": screens, "build_cpu_ms": build_cpu_ms, "opened": first, "open_s": open_s,
+                        "open_cpu_ms": open_cpu_ms,
                         "failures": failures[:3]}
         try:
             if first < screens:
@@ -157,13 +161,14 @@ def main(argv=None) -> int:
     ap.add_argument("--screens", type=int, nargs="+", default=[50, 100, 200, 400])
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--browser", action="store_true", help="also one Chromium page on /wall: its tick-to-screen latency")
+    ap.add_argument("--cold", action="store_true", help="no page built before the screens open, as after a restart: the first request builds it")
     args = ap.parse_args(argv)
     print(f"machine: {psutil.cpu_count()} cores; 20 houses, 1 s interval; {args.seconds:.0f} s per size")
     print("| screens | all open | CPU per screen opened | feed p50 / p95 | CPU | ticks lost | MB per screen | loop lag | GC pause | sessions "
           "| Chromium p50 / p95 |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n in args.screens:
-        r = scenario(n, args.seconds, args.browser)
+        r = scenario(n, args.seconds, args.browser, args.cold)
         if "broken" in r:
             print(f"| {n} | BROKEN: {r['broken']}; {r['failures']} |")
             return 1
