@@ -10,7 +10,10 @@ websocket with the page's id and waits for its first frame. Measured:
   before, and that build is reported on its own; with ``--cold`` it is not, as after a restart:
   the first request builds it while the others wait, and both figures include that build);
 * **steady state** over ``--seconds``: feed receive latency p50/p95 over every frame of every
-  screen (tick computed → frame arrived), server CPU (% of one core), ticks lost
+  screen (tick computed → frame arrived; with hundreds of screens this is mostly this process
+  reading them one after another), the server's own part of it (``feed_delay_ms`` of
+  ``/healthz``: the longest time from a tick to its frame written to the last feed, in the
+  last minute), server CPU (% of one core), ticks lost
   (``ws_client.ticks_missing``), memory per open screen, and, from ``/healthz``, the longest
   event-loop lag and garbage-collection pause of the last minute and the sessions held (0: a
   wall screen holds none);
@@ -145,6 +148,7 @@ def scenario(screens: int, seconds: float, with_browser: bool, cold: bool = Fals
                 cpu_pct=(cpu3 - cpu2) / (t3 - t2) * 100.0, ticks_sent=sent, ticks_missing=missing, screens_missing=screens_missing,
                 mb_per_screen=(rss_mb - rss0_mb) / screens, rss_mb=rss_mb, errors=sum(1 for s in opened if s.error),
                 loop_lag_ms=health.get("event_loop_lag_ms"), gc_pause_ms=health.get("gc_pause_ms"), sessions=health.get("sessions"),
+                feed_delay_ms=health.get("feed_delay_ms"),
                 wall_feeds=health.get("wall_feeds"), pages_built=health.get("wall_pages_built"),
                 screen_p50_ms=percentile(browser[0], 50) * 1000.0 if browser else float("nan"),
                 screen_p95_ms=percentile(browser[0], 95) * 1000.0 if browser else float("nan"),
@@ -164,24 +168,27 @@ def main(argv=None) -> int:
     ap.add_argument("--cold", action="store_true", help="no page built before the screens open, as after a restart: the first request builds it")
     args = ap.parse_args(argv)
     print(f"machine: {psutil.cpu_count()} cores; 20 houses, 1 s interval; {args.seconds:.0f} s per size")
-    print("| screens | all open | CPU per screen opened | feed p50 / p95 | CPU | ticks lost | MB per screen | loop lag | GC pause | sessions "
-          "| Chromium p50 / p95 |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| screens | all open | CPU per screen opened | feed p50 / p95 (client) | server: tick → last feed written | CPU | ticks lost "
+          "| MB per screen | loop lag | GC pause | sessions | Chromium p50 / p95 |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n in args.screens:
         r = scenario(n, args.seconds, args.browser, args.cold)
         if "broken" in r:
             print(f"| {n} | BROKEN: {r['broken']}; {r['failures']} |")
             return 1
         print(
-            f"| {n} | {r['open_s']:.1f} s | {r['open_cpu_ms']:.1f} ms | {r['p50_ms']:.0f} / {r['p95_ms']:.0f} ms | {r['cpu_pct']:.1f} % "
+            f"| {n} | {r['open_s']:.1f} s | {r['open_cpu_ms']:.1f} ms | {r['p50_ms']:.0f} / {r['p95_ms']:.0f} ms | {r['feed_delay_ms']} ms "
+            f"| {r['cpu_pct']:.1f} % "
             f"| {r['ticks_missing']} of {r['ticks_sent']} | {r['mb_per_screen']:.3f} | {r['loop_lag_ms']} ms | {r['gc_pause_ms']} ms "
             f"| {r['sessions']} | {r['screen_p50_ms']:.0f} / {r['screen_p95_ms']:.0f} ms ({r['screen_samples']}) |",
             flush=True,
         )
         print(f"  (page built once: {r['build_cpu_ms']:.0f} ms CPU; wall pages built {r['pages_built']}; errors {r['errors']}; "
               f"RSS {r['rss_mb']:.0f} MB)", flush=True)
-        held = (r["p95_ms"] <= P95_MS and r["cpu_pct"] <= CPU_PCT and r["open_cpu_ms"] <= OPEN_CPU_MS and r["open_s"] <= REOPEN_S
-                and r["ticks_missing"] == 0 and (r["gc_pause_ms"] or 0) <= GC_MS)
+        # The latency target is the server's: its own part, and Chromium's screen where measured.
+        screen_ok = not r["screen_samples"] or r["screen_p95_ms"] <= P95_MS
+        held = ((r["feed_delay_ms"] or 0) <= P95_MS and screen_ok and r["cpu_pct"] <= CPU_PCT and r["open_cpu_ms"] <= OPEN_CPU_MS
+                and r["open_s"] <= REOPEN_S and r["ticks_missing"] == 0 and (r["gc_pause_ms"] or 0) <= GC_MS)
         if not held:
             print(f"  NOT HELD at {n} screens")
     return 0

@@ -139,7 +139,11 @@ def test_a_full_server_refuses_wall_pages_and_their_feeds(tmp_path):
         try:
             for ws in sockets:
                 assert json.loads(ws.recv())["full"]
-            assert get_json(srv.base + "/healthz")[1]["wall_feeds"] == 2
+                assert not json.loads(ws.recv())["full"]  # then the next tick's delta
+            health = get_json(srv.base + "/healthz")[1]
+            assert health["wall_feeds"] == 2 and health["sessions"] == 0
+            # The server's part of a screen's latency: from a tick to its frame written to every feed.
+            assert 0 <= health["feed_delay_ms"] < 1000
             assert first_frame(srv, ids[2], srv.base) == "closed 1013"
             status, headers, body = fetch(srv.base + "/wall")
             assert status == 503 and int(headers["retry-after"]) > 0 and "tries again" in body

@@ -39,7 +39,7 @@ from bokeh.util.token import check_session_id_signature
 from tornado.ioloop import IOLoop
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from leg_sim.server import admission, backpressure, session
+from leg_sim.server import admission, backpressure, looplag, session
 from leg_sim.ui.feed import FeedBuilder, Frame
 from leg_sim.ui.readmodel import ReadModel
 
@@ -101,9 +101,13 @@ class FeedHub:
             self._on_snapshot(snap)
 
     def publish(self, frame: Frame) -> None:
-        """Event loop: write `frame` to every socket (its delta or the full frame)."""
-        for socket in list(self.sockets):
+        """Event loop: write `frame` to every socket (its delta or the full frame), and note how
+        long after the tick the last one was written (:func:`looplag.record_feed_delay`)."""
+        sockets = list(self.sockets)
+        for socket in sockets:
             socket.send(frame)
+        if sockets:
+            looplag.record_feed_delay(max(time.time() - frame.wall_time_s, 0.0), time.monotonic())
 
     def add(self, socket: FeedSocket) -> None:
         """Event loop: a page's socket opened; it gets the latest full frame at once."""

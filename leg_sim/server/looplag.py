@@ -8,7 +8,10 @@ timer every :data:`PERIOD_S` and keeps, per second, the largest delay past its
 due time; :func:`max_lag_ms` reports the largest over the last
 :data:`WINDOW_S`, and ``/healthz`` shows it as ``event_loop_lag_ms``. A hook on
 Python's collector does the same for the duration of each collection
-(:func:`max_gc_pause_ms`, ``gc_pause_ms``).
+(:func:`max_gc_pause_ms`, ``gc_pause_ms``), and the shared feed for the time
+from a tick to its frame written to the last open feed
+(:func:`max_feed_delay_ms`, ``feed_delay_ms``): what the server adds to a
+screen's latency, whatever its clients.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ WINDOW_S = 60.0
 
 _per_second: collections.deque[tuple[int, float]] = collections.deque(maxlen=int(WINDOW_S) + 1)
 _gc_per_second: collections.deque[tuple[int, float]] = collections.deque(maxlen=int(WINDOW_S) + 1)
+_feed_per_second: collections.deque[tuple[int, float]] = collections.deque(maxlen=int(WINDOW_S) + 1)
 _gc_started = [0.0]
 _started = [False]
 
@@ -52,6 +56,18 @@ def record(lag_s: float, now_s: float) -> None:
 def max_lag_ms(now_s: float | None = None) -> float | None:
     """Largest event-loop lag of the last :data:`WINDOW_S` (None before the timer ran). [ms]"""
     return _recent_max_ms(_per_second, now_s)
+
+
+def record_feed_delay(delay_s: float, now_s: float) -> None:
+    """Note the time from a tick to its frame written to every open feed (`delay_s`), seen at
+    monotonic time `now_s`."""
+    _note(_feed_per_second, delay_s, now_s)
+
+
+def max_feed_delay_ms(now_s: float | None = None) -> float | None:
+    """Longest time from a tick to its frame written to every open feed, over the last
+    :data:`WINDOW_S` (None before the first frame went to a feed). [ms]"""
+    return _recent_max_ms(_feed_per_second, now_s)
 
 
 def max_gc_pause_ms(now_s: float | None = None) -> float | None:

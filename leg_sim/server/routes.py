@@ -90,6 +90,7 @@ def health(sim: Any) -> tuple[int, dict]:
     body["memory_rss_mb"] = rss_mb()
     body["event_loop_lag_ms"] = looplag.max_lag_ms()
     body["gc_pause_ms"] = looplag.max_gc_pause_ms()
+    body["feed_delay_ms"] = looplag.max_feed_delay_ms()
     body["server_id"] = SERVER_ID
     return (200 if ok else 503), body
 
