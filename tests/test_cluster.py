@@ -24,6 +24,7 @@ from pathlib import Path
 
 import paho.mqtt.client as paho
 import pytest
+import websocket
 import yaml
 from broker_support import Broker, mosquitto_path
 from server_support import REPO, Server, free_port, get_json
@@ -31,6 +32,7 @@ from test_security import _houses_slider
 
 from benchmarks.ws_client import BokehClient, RawSession, find_models
 from leg_sim.ui.controls import PAUSE_LABEL
+from leg_sim.ui.feed import house_set_key
 
 if mosquitto_path() is None:
     if os.environ.get("LEG_REQUIRE_BROKER") == "1":
@@ -234,6 +236,23 @@ def test_nginx_with_the_sample_config_spreads_browsers_and_keeps_each_page_with_
             c.close()
         proc.terminate()
         proc.wait(10)
+
+
+def test_a_wall_screen_needs_no_particular_worker(cluster):
+    """A wall page (/wall) holds no session: a page from one worker takes its feed from any
+    worker (all sign with the same secret), and both show the engine's house set."""
+    _, engine, workers, _, _ = cluster
+    with urllib.request.urlopen(workers[0].base + "/wall", timeout=60) as r:
+        page = r.read().decode()
+    feed_id = re.search(r'const sid = "([^"]+)"', page).group(1)
+    page_set = re.search(r'"set": "([0-9a-f]+)"', page).group(1)
+    ws = websocket.create_connection(f"ws://127.0.0.1:{workers[1].port}/feed?id={feed_id}", origin=workers[1].base, timeout=30)
+    try:
+        frame = json.loads(ws.recv())
+    finally:
+        ws.close()
+    houses = tuple(h["house_id"] for h in state(engine)["houses"])
+    assert frame["full"] and frame["set"] == page_set == house_set_key(houses)
 
 
 def _answers(base: str) -> bool:
