@@ -11,6 +11,8 @@ import json
 import os
 import re
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 import websocket
@@ -155,6 +157,38 @@ def test_a_full_server_refuses_wall_pages_and_their_feeds(tmp_path):
         assert fetch(srv.base + "/wall")[0] == 200
         for ws in sockets:
             ws.close()
+
+
+def test_one_address_gets_its_share_of_wall_screens_and_sessions_together(tmp_path):
+    """Behind a proxy (--use-xheaders): an address's wall feeds and sessions share its part of the
+    cap; beyond it the wall page gets 429 and a further feed from it is closed with 1013."""
+    env = {"LEG_MAX_SESSIONS": "6", "LEG_MAX_SESSIONS_PER_ADDRESS": "2"}
+    crowd = ["X-Real-IP: 203.0.113.7"]
+    with Server(tmp_path, {"houses": 4, "update_interval_ms": 500}, env=env, extra=("--use-xheaders",)) as srv:
+        feed_id = FEED_ID.search(fetch(srv.base + "/wall")[2]).group(1)
+        url = feed_url(srv, feed_id)
+        sockets = [websocket.create_connection(url, origin=srv.base, timeout=15, header=crowd) for _ in range(2)]
+        try:
+            for ws in sockets:
+                assert json.loads(ws.recv())["full"]
+            late = websocket.create_connection(url, origin=srv.base, timeout=15, header=crowd)
+            opcode, data = late.recv_data()
+            late.close()
+            assert opcode == websocket.ABNF.OPCODE_CLOSE and int.from_bytes(data[:2], "big") == 1013
+            request = urllib.request.Request(srv.base + "/wall", headers={"X-Real-IP": "203.0.113.7"})
+            try:
+                urllib.request.urlopen(request, timeout=30)
+                status = 200
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+            assert status == 429
+            # Another address still gets its screens.
+            other = websocket.create_connection(url, origin=srv.base, timeout=15, header=["X-Real-IP: 198.51.100.9"])
+            assert json.loads(other.recv())["full"]
+            other.close()
+        finally:
+            for ws in sockets:
+                ws.close()
 
 
 # ---------------------------------------------------------------------------- in Chromium
