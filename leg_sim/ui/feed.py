@@ -364,8 +364,9 @@ STANDALONE_JS = """
   start();
 })();
 """
-#: How long a page without a session waits for BokehJS to draw it before it loads itself again. [ms]
-DRAWN_WAIT_MS = 10_000
+#: How long a page without a session waits for BokehJS to draw it before it loads itself again (a slow
+#: wall-screen computer may take several seconds to draw it). [ms]
+DRAWN_WAIT_MS = 20_000
 #: Loads in a row a page without a session tries before it takes the feed as it is drawn.
 DRAWN_TRIES = 3
 
