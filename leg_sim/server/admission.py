@@ -246,21 +246,30 @@ def held_by(key: str) -> int:
     return session.sessions_from(key) + feed.standalone_feeds(key)
 
 
+def limit_reached(key: str | None) -> str | None:
+    """Which limit a new place would pass: ``"full"`` when the session cap is taken, ``"address"``
+    when the client address with this :func:`address_key` holds its share, else None."""
+    if held_places() >= max_sessions:
+        return "full"
+    if key is not None and held_by(key) >= max_per_address:
+        return "address"
+    return None
+
+
 def refuse_when_full(handler: Any) -> bool:
     """Answer `handler`'s request with the "full" page (503) when the session cap is taken, or the
     per-address page (429) when its client address holds its share; True if it was refused."""
-    if held_places() >= max_sessions:
+    reached = limit_reached(address_key(handler.request.remote_ip))
+    if reached is None:
+        return False
+    retry_s = retry_after_s(FULL_RETRY_S)
+    if reached == "full":
         full_refused[0] += 1
-        retry_s = retry_after_s(FULL_RETRY_S)
         refuse(handler, retry_s, FULL_PAGE.format(retry_s=retry_s, max_sessions=max_sessions))
-        return True
-    key = address_key(handler.request.remote_ip)
-    if key is not None and held_by(key) >= max_per_address:
+    else:
         address_refused[0] += 1
-        retry_s = retry_after_s(FULL_RETRY_S)
         refuse(handler, retry_s, ADDRESS_PAGE.format(retry_s=retry_s, per_address=max_per_address), status=429)
-        return True
-    return False
+    return True
 
 
 def wall_address(path: str, query: str) -> str:

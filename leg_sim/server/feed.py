@@ -184,7 +184,7 @@ class FeedSocket(WebSocketHandler):
         if bridge is None:
             # A page without a session: its feed holds a place as a session would.
             key = admission.address_key(self.request.remote_ip)
-            if admission.held_places() >= admission.max_sessions or (key is not None and admission.held_by(key) >= admission.max_per_address):
+            if admission.limit_reached(key) is not None:
                 self.close(FULL_CLOSE, "the server is full")
                 return
             self.address_key = key
