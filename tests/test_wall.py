@@ -20,6 +20,7 @@ from browser_support import CHROMIUM_ARGS, chromium_path
 from hypothesis import given
 from hypothesis import strategies as st
 from server_support import Server, get_json
+from test_feed import feed_url
 
 from benchmarks.ws_client import TOKEN, RawSession, find_models
 from leg_sim.server.admission import wall_address
@@ -61,10 +62,6 @@ def fetch(url: str, method: str = "GET") -> tuple[int, dict[str, str], str]:
         return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read().decode()
     finally:
         conn.close()
-
-
-def feed_url(srv: Server, feed_id: str) -> str:
-    return f"ws://127.0.0.1:{srv.port}/feed?id={feed_id}"
 
 
 def first_frame(srv: Server, feed_id: str, origin: str | None) -> dict | int | str:

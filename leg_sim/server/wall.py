@@ -52,11 +52,16 @@ _building: dict[tuple[str, str], asyncio.Future] = {}
 built_count = [0]
 
 
+def set_key_now(sim: Any) -> str:
+    """The key of `sim`'s house set as its latest snapshot has it (:func:`~leg_sim.ui.feed.house_set_key`)."""
+    snap = sim.snapshot
+    return house_set_key(snap.house_ids if snap is not None else ())
+
+
 def build_page(sim: Any, theme_name: str) -> tuple[str, str]:
     """The standalone wall page of `sim`'s current house set in `theme_name` (HTML text with
     :data:`~leg_sim.ui.feed.FEED_ID_SLOT` where each request's feed id goes), and that set's key."""
-    snap = sim.snapshot
-    key = house_set_key(snap.house_ids if snap is not None else ())
+    key = set_key_now(sim)
     choice = page_choice("wall", theme_name, True)
     doc = Document()
     with set_curdoc(doc):
@@ -77,8 +82,7 @@ async def page_for(sim: Any, theme_name: str) -> str:
     """The wall page for the current house set and `theme_name`, built on first use (on a worker
     thread: a build takes about a second of CPU, which the event loop must not wait for; requests
     meanwhile wait for the same build) and kept."""
-    snap = sim.snapshot
-    key = (theme_name, house_set_key(snap.house_ids if snap is not None else ()))
+    key = (theme_name, set_key_now(sim))
     page = _pages.get(key)
     if page is not None:
         return page

@@ -298,17 +298,11 @@ function offline(closed) {
   }
   if (offlineTimer != null) return;
   offlineTimer = setTimeout(() => {
-    if (overlay == null) {
-      overlay = document.createElement("div");
-      overlay.className = "leg-offline";
-      overlay.setAttribute("role", "alert");
-      overlay.textContent = NAMES.offline.text;
-      overlay.style.cssText = NAMES.offline.css;
-      document.body.appendChild(overlay);
-    }
+    if (overlay == null) overlay = legOverlay(NAMES.offline.text, NAMES.offline.css);
     overlay.style.display = "flex";
   }, NAMES.offline.after_ms);
 }
+%(overlay_js)s
 function connect() {
   const url = new URL(NAMES.path + "?id=" + encodeURIComponent(sid), document.baseURI);
   url.protocol = url.protocol == "https:" ? "wss:" : "ws:";
@@ -337,15 +331,16 @@ def client_js(house_set: str | None = None) -> str:
         flow_graph.SOURCE_NAMES, kpis=kpis.SOURCE_NAME, today=today.SOURCE_NAME, sankey=sankey.PANE_NAME, own=flow_graph.OWN_TAG, path=FEED_PATH,
         chart=charts.SOURCE_NAME, window=charts.WINDOW_SOURCE_NAME, set=house_set, offline=offline,
     )
-    return CLIENT_JS % {"names": json.dumps(names), "rollover": charts.BUFFER_LENGTH}
+    return CLIENT_JS % {"names": json.dumps(names), "rollover": charts.BUFFER_LENGTH, "overlay_js": reconnect.OVERLAY_JS}
 
 
 #: The script of a page without a session (:mod:`leg_sim.server.wall`): waits until BokehJS has
 #: made and drawn the page's document (a model changed while its view is being built can leave
 #: that view broken), then runs :data:`CLIENT_JS` with the feed id the server filled in. A page
-#: whose drawing has not finished after DRAWN_WAIT_MS (now and then BokehJS lays out the
-#: template's main area before its views are built, and that page no longer shows changes) loads
-#: itself again, up to DRAWN_TRIES times in a row; then it takes the feed as it is.
+#: whose drawing has not finished after DRAWN_WAIT_MS (a view that fails while it is drawn leaves
+#: the page's main area half built, and that page no longer shows changes; the chart's missing
+#: sub-second ticker did this) loads itself again, up to DRAWN_TRIES times in a row; then it takes
+#: the feed as it is.
 STANDALONE_JS = """
 (function () {
   const sid = "%(slot)s", textfont = %(textfont)s, started_ms = Date.now(), KEY = "legWallReloads";

@@ -33,17 +33,26 @@ OVERLAY_CSS = (
     "background:rgba(0,0,0,.72);color:#fff;font:600 clamp(18px,2.5vw,40px)/1.3 sans-serif;text-align:center;padding:5vw"
 )
 
-_JS = """
+#: Browser function that adds the overlay to the page, hidden (:data:`OVERLAY_CSS`), and returns it;
+#: the wall page's feed script uses it too.
+OVERLAY_JS = """
+function legOverlay(text, css) {
+  const overlay = document.createElement("div");
+  overlay.className = "leg-offline";
+  overlay.setAttribute("role", "alert");
+  overlay.textContent = text;
+  overlay.style.cssText = css;
+  document.body.appendChild(overlay);
+  return overlay;
+}
+"""
+
+_JS = OVERLAY_JS + """
 if (window.__legReconnect) { return; }
 window.__legReconnect = true;
 let known = null;
 let lost = false;
-const overlay = document.createElement("div");
-overlay.className = "leg-offline";
-overlay.setAttribute("role", "alert");
-overlay.textContent = text;
-overlay.style.cssText = css;
-document.body.appendChild(overlay);
+const overlay = legOverlay(text, css);
 const healthz = new URL("healthz", document.baseURI).href;
 async function poll() {
     const abort = new AbortController();
