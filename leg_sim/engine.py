@@ -39,7 +39,7 @@ from leg_sim.config import Settings, load_config
 from leg_sim.history import History
 from leg_sim.meters import MeterInbox
 from leg_sim.model import Community, CommunityChain, Grid, set_constant, weather_source
-from leg_sim.settings import SETTINGS, live_settings, setting
+from leg_sim.settings import SETTINGS, ControlError, control_value, live_settings, setting, short_value
 from leg_sim.snapshot import Snapshot
 from leg_sim.state_store import SAVE_EVERY_S, SavedState, StateStore, config_identity
 
@@ -59,6 +59,7 @@ ERROR_LOG_EVERY_S = 60.0
 
 #: The live parameters: every live setting, and pause.
 CONTROLLED = (*(s.name for s in live_settings()), "paused")
+_LIVE_BY_NAME = {s.name: s for s in live_settings()}
 
 
 def stale_after_s(interval_ms: float) -> float:
@@ -199,6 +200,22 @@ class Simulation(param.Parameterized):
     def live_values(self) -> dict[str, Any]:
         """The live parameters (:data:`CONTROLLED`) as they are now, JSON-ready."""
         return {name: getattr(self, name) for name in CONTROLLED}
+
+    def checked_control(self, name: str, value: Any) -> Any:
+        """`value` as a page's control may set the live parameter `name` (:data:`CONTROLLED`), else
+        ControlError saying what is allowed: the declaration the widget was made from decides
+        (:func:`leg_sim.settings.control_value`: type, integer-ness, the widget's range and presets,
+        not the config's wider range); the pause takes true or false; a read-only server takes nothing."""
+        if self.read_only:
+            raise ControlError("not applied: the controls are switched off on this server (read-only display)")
+        s = _LIVE_BY_NAME.get(name)
+        if s is not None:
+            return control_value(s, value, self.settings[s.key])
+        if name == "paused":
+            if isinstance(value, bool):
+                return value
+            raise ControlError(f"{short_value(value)} was not applied; allowed: true or false")
+        raise ControlError(f"{short_value(name)} is not a control")
 
     def follow(self, snap: Snapshot, live: Mapping[str, Any]) -> None:
         """Show a snapshot another process's engine computed as this simulation's own tick: its live

@@ -361,7 +361,7 @@ def control_value(s: Setting, value: Any, configured: Any = None) -> Any:
     (:func:`control_bounds`; presets for a preset slider), whatever the page shows.
     `configured` is the value the config started with.
     """
-    refused = ControlError(f"{_short(value)} was not applied; allowed: {control_allowed(s, configured)}")
+    refused = ControlError(f"{short_value(value)} was not applied; allowed: {control_allowed(s, configured)}")
     if s.kind in ("integer", "houses", "number"):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise refused
@@ -387,7 +387,7 @@ def control_value(s: Setting, value: Any, configured: Any = None) -> Any:
     raise refused
 
 
-def _short(value: Any, limit: int = 40) -> str:
+def short_value(value: Any, limit: int = 40) -> str:
     """A client's value for a message: its repr, cut to `limit` characters."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -25,7 +25,7 @@ from leg_sim.ui.readmodel import ReadModel
 # ---------------------------------------------------------------------------- a page, in Python
 def apply(page: dict, frame: dict) -> dict:
     """What the page's script (leg_sim.ui.feed.CLIENT_JS) does with a frame, for a page showing every chart window."""
-    for key in ("kpis", "today"):
+    for key in ("kpis", "today", "controls"):
         if key in frame:
             page.setdefault(key, {}).update(frame[key])
     for name, cols in frame.get("graph", {}).items():

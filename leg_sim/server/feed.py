@@ -17,8 +17,22 @@ each request of the page), from an allowed origin (the same list as the
 dashboard's websocket), with an Origin header. The feed of a page without a
 session holds a place of the session cap and of its address's share while it
 is open (:mod:`leg_sim.server.admission`); beyond them it is closed with code
-1013 (try again later), and the page tries again with a growing delay. The
-socket takes nothing from the page: a message from it closes the socket.
+1013 (try again later), and the page tries again with a growing delay.
+
+What a page may send (:func:`leg_sim.ui.feed.page_request`; anything else, or
+more than :data:`~leg_sim.ui.feed.MAX_PAGE_MESSAGES_PER_S` messages in a second,
+closes the socket):
+
+* ``{"set": name, "value": v}``: a change of a live setting from a page whose
+  controls have no session. The server checks it as it checks a session's widget
+  (:meth:`leg_sim.engine.Simulation.checked_control`) and applies at most one
+  change of a setting per socket per
+  :data:`~leg_sim.ui.gate.MIN_CHANGE_INTERVAL_S` (newer values wait, merged).
+  A refused value changes nothing; that page alone gets
+  ``{"refused": name, "text": ..., "value": current}``. Every page sees an
+  applied change in the next frame's ``controls``.
+* ``{"full": true}``: the latest full frame now (a page that switched its
+  chart's window needs the whole window).
 
 While a page's feed is open its session does no per-tick work of its own
 (:class:`leg_sim.server.session.SessionBridge`); when it closes, the session
@@ -31,6 +45,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections import deque
 from typing import Any
 from urllib.parse import urlparse
 
@@ -39,8 +54,11 @@ from bokeh.util.token import check_session_id_signature
 from tornado.ioloop import IOLoop
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
+from leg_sim.engine import CONTROLLED
 from leg_sim.server import admission, backpressure, looplag, session
-from leg_sim.ui.feed import FeedBuilder, Frame
+from leg_sim.settings import ControlError
+from leg_sim.ui.feed import MAX_PAGE_MESSAGES_PER_S, FeedBuilder, Frame, encode, page_request
+from leg_sim.ui.gate import ChangeGate, refused_count
 from leg_sim.ui.readmodel import ReadModel
 
 log = logging.getLogger("leg_sim.server")
@@ -84,7 +102,7 @@ class FeedHub:
         #: Frames written as delta and as full, and frames skipped for a socket that held unsent data.
         self.sent_delta = self.sent_full = self.skipped = 0
         sim.subscribe(self._on_snapshot)
-        sim.param.watch(self._on_pause, "paused")
+        sim.param.watch(self._on_control, list(CONTROLLED))
 
     def _on_snapshot(self, snap: Any) -> None:
         """Engine thread: build the frame, then hand it to the event loop."""
@@ -94,8 +112,9 @@ class FeedHub:
         if self.loop is not None and self.sockets:
             self.loop.add_callback(self.publish, frame)
 
-    def _on_pause(self, event: Any) -> None:
-        """No tick comes while paused: a frame of the latest snapshot carries the badge."""
+    def _on_control(self, *events: Any) -> None:
+        """A live setting or the pause changed: a frame of the latest snapshot carries it at once
+        (the pause badge, and the controls of pages without a session; no tick comes while paused)."""
         snap = self.sim.snapshot
         if snap is not None:
             self._on_snapshot(snap)
@@ -141,7 +160,7 @@ def hub() -> FeedHub | None:
 class FeedSocket(WebSocketHandler):
     """``/feed?id=<session id>``: the frames for one page; see the module docstring."""
 
-    #: The page sends nothing; a larger message than this closes the socket. [bytes]
+    #: The largest message a page sends (:func:`~leg_sim.ui.feed.page_request`); a larger one closes the socket. [bytes]
     max_message_size = 256
 
     def initialize(self) -> None:
@@ -150,6 +169,11 @@ class FeedSocket(WebSocketHandler):
         self.bridge: Any = None
         #: The client address's :func:`~leg_sim.server.admission.address_key` (pages without a session).
         self.address_key: str | None = None
+        #: Control changes from this page: at most one per setting per MIN_CHANGE_INTERVAL_S.
+        self.gate = ChangeGate()
+        self._gate_timer: Any = None
+        #: When this page's messages of the last second came (monotonic [s]).
+        self._message_times: deque[float] = deque()
 
     async def get(self, *args: Any, **kwargs: Any) -> None:
         if "Origin" not in self.request.headers:
@@ -196,9 +220,71 @@ class FeedSocket(WebSocketHandler):
         the_hub.add(self)
 
     def on_message(self, message: str | bytes) -> None:
-        self.close(POLICY_CLOSE, "the feed takes no messages")
+        now_s = time.monotonic()
+        times = self._message_times
+        times.append(now_s)
+        while times[0] <= now_s - 1.0:
+            times.popleft()
+        request = page_request(message)
+        if request is None:
+            self.close(POLICY_CLOSE, "not a request of a page")
+            return
+        if len(times) > MAX_PAGE_MESSAGES_PER_S:
+            self.close(POLICY_CLOSE, "too many messages")
+            return
+        kind, body = request
+        the_hub = hub()
+        if the_hub is None:
+            return
+        if kind == "full":
+            self.last_seq = None
+            if the_hub.latest is not None:
+                self.send(the_hub.latest)
+            return
+        self._offer(the_hub.sim, *body)
+
+    def _offer(self, sim: Any, name: str, value: Any) -> None:
+        """Apply `value` now, or keep it until this page's interval for `name` has passed."""
+        wait_s = self.gate.offer(name, value, time.monotonic())
+        if wait_s <= 0:
+            self._apply(sim, name, value)
+        elif self._gate_timer is None:
+            self._gate_timer = IOLoop.current().call_later(wait_s, self._apply_waiting)
+
+    def _apply_waiting(self) -> None:
+        """The interval has passed: offer again what waited (the newest value of each setting)."""
+        self._gate_timer = None
+        the_hub = hub()
+        if the_hub is None or self.ws_connection is None:
+            return
+        for name, value in self.gate.take_waiting().items():
+            self._offer(the_hub.sim, name, value)
+
+    def _apply(self, sim: Any, name: str, value: Any) -> None:
+        """Check `value` as a session's widget would be checked and set it, or tell this page why not."""
+        try:
+            checked = sim.checked_control(name, value)
+            if getattr(sim, name) != checked:
+                self.gate.applied(name, time.monotonic())
+                setattr(sim, name, checked)
+            return
+        except ControlError as exc:
+            text = str(exc)
+        except Exception:  # a value the declaration let through but the engine did not take
+            log.exception("applying %s from a page failed", name)
+            text = "not applied (server error, logged)"
+        refused_count[0] += 1
+        log.info("refused control value %s=%r: %s", name[:40], value, text)
+        known = name in CONTROLLED
+        label = sim.param[name].label if known else "control"
+        reply = {"refused": name if known else None, "text": f"{label}: {text}", "value": getattr(sim, name) if known else None}
+        with contextlib.suppress(WebSocketClosedError):
+            self.write_message(encode(reply))
 
     def on_close(self) -> None:
+        if self._gate_timer is not None:
+            IOLoop.current().remove_timeout(self._gate_timer)
+            self._gate_timer = None
         _standalone.discard(self)
         the_hub = hub()
         if the_hub is not None:

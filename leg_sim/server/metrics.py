@@ -27,7 +27,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from leg_sim.server import admission, cluster, feed, mqtt_link, session, wall
-from leg_sim.ui import controls
+from leg_sim.ui import gate
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -66,7 +66,7 @@ class ServerCollector(Collector):
             _gauge("leg_houses", "Houses in the community", status["house_count"]),
             _gauge("leg_paused", "1 while the simulation is paused", 1.0 if status["paused"] else 0.0),
             _gauge("leg_sessions", "Open dashboard sessions", session.active_sessions()),
-            _counter("leg_control_values_refused", "Control values the server refused", controls.refused_count[0]),
+            _counter("leg_control_values_refused", "Control values the server refused", gate.refused_count[0]),
             _counter("leg_pages_deferred", "Page requests answered with the busy page", admission.budget.refused),
             _counter("leg_pages_refused_full", "Page requests answered with the full page (session cap)", admission.full_refused[0]),
             _gauge("leg_max_sessions", "Most sessions this process holds", admission.max_sessions),

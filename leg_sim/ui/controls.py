@@ -19,9 +19,9 @@ The server checks what a widget sends
 
 Rate limit
     A session applies at most one change of a setting per
-    :data:`MIN_CHANGE_INTERVAL_S`; values that come faster (a slider being
-    dragged, or a client flooding) are merged, and the newest is applied when the
-    interval has passed. Nothing is lost and the engine is not flooded.
+    :data:`~leg_sim.ui.gate.MIN_CHANGE_INTERVAL_S`; values that come faster (a
+    slider being dragged, or a client flooding) are merged, and the newest is
+    applied when the interval has passed (:class:`leg_sim.ui.gate.ChangeGate`).
 """
 
 from __future__ import annotations
@@ -37,8 +37,9 @@ import panel as pn
 import param
 
 from leg_sim.engine import CONTROLLED, Simulation  # CONTROLLED: parameters with a widget, in display order
-from leg_sim.settings import ControlError, Setting, control_bounds, control_presets, control_value, live_settings
+from leg_sim.settings import ControlError, Setting, control_bounds, control_presets, live_settings
 from leg_sim.snapshot import Snapshot
+from leg_sim.ui.gate import ChangeGate, refused_count
 from leg_sim.ui.view import View
 
 log = logging.getLogger("leg_sim.ui")
@@ -48,10 +49,6 @@ log = logging.getLogger("leg_sim.ui")
 FACTOR_UNITS = ("simulated s per s",)
 #: Labels of the pause toggle while running and while paused.
 PAUSE_LABEL, RESUME_LABEL = "‖ Pause", "▶ Resume"
-#: Least time between two applied changes of one setting from one session. [s]
-MIN_CHANGE_INTERVAL_S = 0.25
-#: Control values refused since the server started (all sessions), for /metrics.
-refused_count = [0]
 
 
 class ExactIntSlider(pn.widgets.IntSlider):
@@ -125,8 +122,7 @@ class Controls(View):
         self.message = pn.pane.Markdown("", name="control_message", css_classes=["leg-message"], margin=(0, 10))
         self.widgets: dict[str, pn.widgets.Widget] = {}
         self._sim_watcher = None
-        self._last_change: dict[str, float] = {}
-        self._waiting: dict[str, Any] = {}
+        self._gate = ChangeGate()
         self._timer: threading.Timer | None = None
         if self.read_only:
             return pn.Column(pn.pane.Markdown("**Read-only display.** The controls are switched off on this server."))
@@ -155,40 +151,35 @@ class Controls(View):
 
     # widget -> shared simulation
     def _from_widget(self, name: str, value: Any) -> None:
-        if getattr(self.sim, name) == value and name not in self._waiting:
+        if getattr(self.sim, name) == value and name not in self._gate.waiting:
             return
-        wait_s = self._last_change.get(name, -1e9) + MIN_CHANGE_INTERVAL_S - time.monotonic()
+        wait_s = self._gate.offer(name, value, time.monotonic())
         if wait_s > 0:
-            # Too soon after the last change: keep the newest value for later.
-            self._waiting[name] = value
+            # Too soon after the last change: the gate keeps the newest value for later.
             if self._timer is None:
                 self._timer = threading.Timer(wait_s, lambda: self._schedule(self._apply_waiting))
                 self._timer.daemon = True
                 self._timer.start()
             return
-        self._waiting.pop(name, None)
         self._set(name, value)
 
     def _apply_waiting(self) -> None:
         self._timer = None
-        waiting, self._waiting = self._waiting, {}
-        for name, value in waiting.items():
+        for name, value in self._gate.take_waiting().items():
             self._from_widget(name, value)
 
     def _set(self, name: str, value: Any) -> None:
-        """Check `value` as the server does and set it on the Simulation, or say why not."""
-        s = self._settings.get(name)
+        """Check `value` as the server does (:meth:`Simulation.checked_control`) and set it on the
+        Simulation, or say why not."""
         try:
-            if s is not None:
-                value = control_value(s, value, self.sim.settings[s.key])
-            elif not isinstance(value, bool):
-                raise ControlError(f"{value!r} was not applied; allowed: true or false")
+            value = self.sim.checked_control(name, value)
             if getattr(self.sim, name) != value:
-                self._last_change[name] = time.monotonic()
+                self._gate.applied(name, time.monotonic())
                 setattr(self.sim, name, value)
             self.message.object = ""
             self._follow_state()
         except ValueError as exc:
+            s = self._settings.get(name)
             text = str(exc) if isinstance(exc, ControlError) else f"{value!r} was not applied; allowed: {s.allowed() if s else 'true or false'}"
             # A client's value is shown as text, never as markup.
             self.message.object = f"⚠ {self.sim.param[name].label}: {html.escape(text)}"

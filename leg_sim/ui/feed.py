@@ -18,7 +18,9 @@ A frame holds, each part only when it changed:
   frame size) and travel only when the house set changes, with the session;
 * ``chart``: per chart window, the display bins completed since the previous
   tick (``rows``), or the whole window (``reset``);
-* ``sankey``: a new figure (``spec``) or the restyle of the trace (``restyle``).
+* ``sankey``: a new figure (``spec``) or the restyle of the trace (``restyle``);
+* ``controls``: the live settings and pause (name -> value), for a page whose
+  controls talk to the server over its feed (:func:`page_request`).
 
 ``seq`` numbers the frames; a delta applies to a page that holds frame
 ``prev``, any other page gets the full frame. ``set`` is the house set's key
@@ -47,6 +49,29 @@ from leg_sim.ui.readmodel import ReadModel
 FEED_PATH = "feed"
 #: Where a page built once for many viewers gets each request's feed id (:func:`standalone_script`).
 FEED_ID_SLOT = "__LEG_FEED_ID__"
+
+
+#: The most messages a page sends in one second: its script sends at most a few per second
+#: (one per control change, at most one per :data:`~leg_sim.ui.gate.MIN_CHANGE_INTERVAL_S` and
+#: control); a socket that sends more is closed. [1/s]
+MAX_PAGE_MESSAGES_PER_S = 20
+
+
+def page_request(message: str | bytes) -> tuple[str, Any] | None:
+    """What a page asks over its feed (pure), or None for anything else:
+    ``{"set": name, "value": v}`` gives ``("set", (name, v))`` (a change of a live setting, checked
+    by the server), ``{"full": true}`` gives ``("full", None)`` (send me everything again)."""
+    try:
+        request = json.loads(message)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(request, dict):
+        return None
+    if set(request) == {"set", "value"} and isinstance(request["set"], str):
+        return "set", (request["set"], request["value"])
+    if set(request) == {"full"} and request["full"] is True:
+        return "full", None
+    return None
 
 
 def house_set_key(house_ids: tuple[str, ...]) -> str:
@@ -169,6 +194,7 @@ class FeedBuilder:
         parts: dict[str, Any] = {
             "kpis": kpis.kpi_values(snap, paused),
             "today": today.today_values(self.reader.today()),
+            "controls": self.reader.live_values(),
         }
         graph = flow_graph.shared_columns(snap)
         delta: dict[str, Any] = {}
@@ -181,6 +207,10 @@ class FeedBuilder:
             part = changed(self._last.get(key), parts[key])
             if part:
                 delta[key] = part
+        last_controls = self._last.get("controls", {})
+        controls = {name: value for name, value in parts["controls"].items() if name not in last_controls or last_controls[name] != value}
+        if controls:
+            delta["controls"] = controls
         graph_delta = {name: changed(None if new_house_set else self._last.get("graph", {}).get(name), cols) for name, cols in graph.items()}
         graph_delta = {name: cols for name, cols in graph_delta.items() if cols}
         if graph_delta:
@@ -195,7 +225,7 @@ class FeedBuilder:
         self.seq += 1
         head = {"seq": self.seq, "tick": snap.tick, "wall": round(snap.wall_time_s, 3)}
         full_parts = dict(
-            head, full=True, set=self._set_key, kpis=parts["kpis"], today=parts["today"], graph=graph,
+            head, full=True, set=self._set_key, kpis=parts["kpis"], today=parts["today"], controls=parts["controls"], graph=graph,
             chart={label: tuple(chunks) for label, chunks in self._chunks.items()},
             sankey={"spec": self._sankey_spec} if self._sankey_spec is not None else {},
         )

@@ -9,7 +9,7 @@ No Panel here.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -46,6 +46,10 @@ class ReadModel:
     def paused(self) -> bool:
         """True while the simulation is paused."""
         return bool(self._sim.paused)
+
+    def live_values(self) -> dict[str, Any]:
+        """The live settings and pause as they are now (what a page's controls show), JSON-ready."""
+        return self._sim.live_values()
 
     def history(self, seconds: float | None = None, steps: bool = False) -> dict[str, np.ndarray]:
         """History columns of the last `seconds` of simulated time (all kept if None). [s]
