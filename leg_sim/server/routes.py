@@ -249,4 +249,5 @@ ROUTES = [
     (r"/feed/?", feed.FeedSocket),
     (r"/metrics/?", MetricsHandler),
     (r"/wall/?", wall.WallHandler),
+    (r"/live/?", wall.WallHandler, {"display": "standard"}),
 ]

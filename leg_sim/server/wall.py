@@ -42,12 +42,12 @@ from leg_sim.ui.sankey import text_font
 
 log = logging.getLogger("leg_sim.server")
 
-#: Pages kept: two themes for the current house set and the one before it.
-MAX_PAGES = 4
+#: Pages kept: two layouts in two themes for the current house set and the one before it.
+MAX_PAGES = 8
 
-#: Built pages and builds under way, by (theme, house set key); event loop only.
-_pages: dict[tuple[str, str], str] = {}
-_building: dict[tuple[str, str], asyncio.Future] = {}
+#: Built pages and builds under way, by (layout, theme, house set key); event loop only.
+_pages: dict[tuple[str, str, str], str] = {}
+_building: dict[tuple[str, str, str], asyncio.Future] = {}
 #: Wall pages built since the server started (a build per theme and house set, not per viewer).
 built_count = [0]
 
@@ -58,42 +58,44 @@ def set_key_now(sim: Any) -> str:
     return house_set_key(snap.house_ids if snap is not None else ())
 
 
-def build_page(sim: Any, theme_name: str) -> tuple[str, str]:
-    """The standalone wall page of `sim`'s current house set in `theme_name` (HTML text with
-    :data:`~leg_sim.ui.feed.FEED_ID_SLOT` where each request's feed id goes), and that set's key."""
+def build_page(sim: Any, theme_name: str, display: str = "wall") -> tuple[str, str]:
+    """The standalone page of `sim`'s current house set in `theme_name` and layout `display`
+    (``wall``, or ``standard`` with controls that talk over the feed): HTML text with
+    :data:`~leg_sim.ui.feed.FEED_ID_SLOT` where each request's feed id goes, and that set's key."""
     key = set_key_now(sim)
-    choice = page_choice("wall", theme_name, True)
+    choice = page_choice(display, theme_name)
     doc = Document()
     with set_curdoc(doc):
         dashboard = Dashboard(sim=sim, choice=choice, shared=True)
         try:
             buffer = io.StringIO()
             dashboard.template().save(buffer, resources=Resources(mode="server", root_url="./"), title=TITLE)
+            controls = dashboard.controls.browser_spec() if dashboard.controls is not None else None
         finally:
             dashboard.dispose()
     # Every file from this server, relative to the page (so also under a proxy's path prefix).
     page = buffer.getvalue().replace(CDN_DIST, LOCAL_DIST)
-    script = standalone_script(key, text_font(choice.dark))
+    script = standalone_script(key, text_font(choice.dark), controls)
     head, tail = page.rsplit("</body>", 1)
     return f"{head}<script>{script}</script>\n</body>{tail}", key
 
 
-async def page_for(sim: Any, theme_name: str) -> str:
-    """The wall page for the current house set and `theme_name`, built on first use (on a worker
-    thread: a build takes about a second of CPU, which the event loop must not wait for; requests
-    meanwhile wait for the same build) and kept."""
-    key = (theme_name, set_key_now(sim))
+async def page_for(sim: Any, theme_name: str, display: str = "wall") -> str:
+    """The page for the current house set, `theme_name` and `display`, built on first use (on a
+    worker thread: a build takes about a second of CPU, which the event loop must not wait for;
+    requests meanwhile wait for the same build) and kept."""
+    key = (display, theme_name, set_key_now(sim))
     page = _pages.get(key)
     if page is not None:
         return page
     building = _building.get(key)
     if building is None:
-        building = _building[key] = asyncio.ensure_future(IOLoop.current().run_in_executor(None, build_page, sim, theme_name))
+        building = _building[key] = asyncio.ensure_future(IOLoop.current().run_in_executor(None, build_page, sim, theme_name, display))
         building.add_done_callback(lambda done: _built(key, done))
     return (await building)[0]
 
 
-def _built(key: tuple[str, str], done: asyncio.Future) -> None:
+def _built(key: tuple[str, str, str], done: asyncio.Future) -> None:
     """Event loop: keep a finished build (under the house set it was built from)."""
     _building.pop(key, None)
     if done.cancelled() or done.exception() is not None:
@@ -102,21 +104,27 @@ def _built(key: tuple[str, str], done: asyncio.Future) -> None:
     built_count[0] += 1
     if len(_pages) >= MAX_PAGES:
         _pages.clear()
-    _pages[(key[0], set_key)] = page
+    _pages[(key[0], key[1], set_key)] = page
 
 
 class WallHandler(RequestHandler):
-    """GET and HEAD ``/wall``: the page (see the module docstring)."""
+    """GET and HEAD ``/wall`` and ``/live``: the page (see the module docstring)."""
+
+    def initialize(self, display: str = "wall") -> None:
+        #: ``wall``, or ``standard``: the live page, with controls (a read-only server shows the wall).
+        self.display = display
 
     async def _page(self) -> str | None:
         if admission.refuse_when_full(self):
             return None
         sim = start_simulation()
-        choice = page_choice(sim.settings["display.mode"], sim.settings["display.theme"], True, self.request.query_arguments)
+        read_only = self.display == "wall" or bool(sim.read_only)
+        choice = page_choice(self.display if self.display != "wall" else sim.settings["display.mode"], sim.settings["display.theme"], read_only,
+                             self.request.query_arguments)
         try:
-            page = await page_for(sim, choice.theme)
+            page = await page_for(sim, choice.theme, choice.display)
         except Exception:
-            log.exception("building the wall page failed")
+            log.exception("building the %s page failed", choice.display)
             retry_s = admission.retry_after_s(admission.FULL_RETRY_S)
             admission.refuse(self, retry_s, admission.BUSY_PAGE.format(retry_s=retry_s))
             return None

@@ -81,6 +81,8 @@ TAIL_LIMIT = 5000
 HEIGHT_PX = 260
 #: Names of the chart's source and of the source that holds the window shown, as the browser finds them.
 SOURCE_NAME, WINDOW_SOURCE_NAME = "leg-chart-source", "leg-chart-window"
+#: Names of the chart's x range and window buttons, as a page without a session finds them.
+X_RANGE_NAME, WINDOW_BUTTONS_TAG = "leg-chart-x", "leg-chart-buttons"
 
 
 def local_ms(time_s: np.ndarray, timezone: str) -> np.ndarray:
@@ -293,6 +295,10 @@ class CommunityChart(View):
     refresh_s = param.Number(default=5.0, bounds=(0.0, None), doc="Least wall-clock time between two chart messages. [s]")
     window: Any = param.Selector(default=DEFAULT_WINDOW, objects=[w.label for w in WINDOWS], doc="The window shown first.")
     choosable = param.Boolean(default=True, doc="Show the window buttons (a wall screen has nothing to click).")
+    in_browser = param.Boolean(
+        default=False, constant=True,
+        doc="A page without a session (leg_sim.server.wall): the buttons switch the window in the browser, which asks its feed for the whole window.",
+    )
 
     def build(self) -> Any:
         self.window_choice = pn.widgets.RadioButtonGroup(
@@ -300,7 +306,10 @@ class CommunityChart(View):
             label="Chart window", options=[w.label for w in WINDOWS], value=self.window,
             color="primary", variant="outline", margin=(0, 10),
         )
-        self.x_range = DataRange1d(range_padding=0.0)
+        if self.in_browser:
+            self.window_choice.tags = [WINDOW_BUTTONS_TAG]
+            self.window_choice.jscallback(value="if (window.legWindow) window.legWindow(cb_obj);")
+        self.x_range = DataRange1d(range_padding=0.0, name=X_RANGE_NAME)
         self._source: Any = None  # the ColumnDataSource HoloViews draws from, once drawn
         #: The window this page shows, for the browser's feed script (:mod:`leg_sim.ui.feed`).
         self.window_source = ColumnDataSource(data={"window": [self.window]}, name=WINDOW_SOURCE_NAME)

@@ -27,6 +27,7 @@ Rate limit
 from __future__ import annotations
 
 import html
+import json
 import logging
 import threading
 import time
@@ -99,10 +100,34 @@ def labelled(widget: pn.widgets.Widget) -> Any:
     return widget
 
 
+#: Tag of a control's Bokeh model on a page without a session (the name follows), and of its message.
+CONTROL_TAG, MESSAGE_TAG = "leg-control:", "leg-control-message"
+#: What a control's model runs on a page without a session when its user changes it (the page's
+#: feed script, :mod:`leg_sim.ui.feed`, defines ``legControl``).
+SEND_JS = "if (window.legControl) window.legControl(%s, cb_obj);"
+
+
+def browser_kind(widget: pn.widgets.Widget) -> str:
+    """How the page's feed script reads and sets `widget`'s model: "discrete" (a slider over the
+    options' indices), "buttons" (the active index), "toggle" (active) or "slider" (value)."""
+    if isinstance(widget, pn.widgets.DiscreteSlider):
+        return "discrete"
+    if isinstance(widget, pn.widgets.RadioButtonGroup):
+        return "buttons"
+    if isinstance(widget, pn.widgets.Toggle):
+        return "toggle"
+    return "slider"
+
+
 class Controls(View):
     """Widgets for the live parameters; see the module docstring."""
 
     target = param.ClassSelector(class_=Simulation, doc="The shared simulation whose live parameters the widgets set.")
+    in_browser = param.Boolean(
+        default=False, constant=True,
+        doc="Widgets of a page without a session (leg_sim.server.wall): they send their changes over the page's feed and "
+        "follow the feed's frames; no watcher here.",
+    )
 
     def __init__(self, schedule: Callable[[Callable[[], None]], None] | None = None, **params: Any):
         # `schedule(fn)` runs fn in this session's document context (add_next_tick_callback).
@@ -129,12 +154,40 @@ class Controls(View):
         self.widgets = {name: setting_widget(s, getattr(self.sim, name), self.sim.settings[s.key]) for name, s in self._settings.items()}
         paused = bool(self.sim.paused)
         self.widgets["paused"] = pn.widgets.Toggle(label=RESUME_LABEL if paused else PAUSE_LABEL, value=paused, color="warning")
-        for name, widget in self.widgets.items():
+        for widget in self.widgets.values():
             widget.sizing_mode = "stretch_width"
-            widget.param.watch(lambda event, name=name: self._from_widget(name, event.new), "value")
         self._follow_state()
-        self._sim_watcher = self.sim.param.watch(self._from_sim, list(CONTROLLED))
+        if self.in_browser:
+            self._wire_in_browser()
+        else:
+            for name, widget in self.widgets.items():
+                widget.param.watch(lambda event, name=name: self._from_widget(name, event.new), "value")
+            self._sim_watcher = self.sim.param.watch(self._from_sim, list(CONTROLLED))
         return pn.Column(*(labelled(w) for w in self.widgets.values()), self.message, sizing_mode="stretch_width")
+
+    def _wire_in_browser(self) -> None:
+        """A page without a session: each control's model is tagged with its name and sends its
+        changes to the page's feed script (the slider of a preset slider: Panel's DiscreteSlider
+        draws one over the options' indices; ``_slider`` is Panel's own attribute, Panel 1.9, and the
+        browser test of this page fails if it goes)."""
+        for name, widget in self.widgets.items():
+            model_owner: Any = widget._slider if isinstance(widget, pn.widgets.DiscreteSlider) else widget
+            model_owner.tags = [CONTROL_TAG + name]
+            model_owner.jscallback(value=SEND_JS % json.dumps(name))
+        self.message.tags = [MESSAGE_TAG]
+
+    def browser_spec(self) -> dict[str, dict]:
+        """For the page's feed script: each control's kind (:func:`browser_kind`) and, for preset
+        sliders and button groups, the values of its options in order; the pause's two labels."""
+        spec: dict[str, dict] = {}
+        for name, widget in self.widgets.items():
+            kind = browser_kind(widget)
+            any_widget: Any = widget
+            options = any_widget.values if kind == "discrete" else list(any_widget.options) if kind == "buttons" else None
+            spec[name] = {"kind": kind, "options": options}
+        if "paused" in spec:
+            spec["paused"]["labels"] = [PAUSE_LABEL, RESUME_LABEL]
+        return spec
 
     def _follow_state(self) -> None:
         """Widgets that depend on other settings: the speed only counts in accelerated mode,

@@ -49,7 +49,8 @@ class Dashboard(pn.viewable.Viewer):
     choice = param.ClassSelector(class_=PageChoice, default=PageChoice(), doc="Layout and theme of this session's page.")
     shared = param.Boolean(
         default=False, constant=True,
-        doc="A page built once for every viewer (the wall page, leg_sim.server.wall): no controls and no watcher on the simulation.",
+        doc="A page built once for every viewer (leg_sim.server.wall): no watcher on the simulation; its controls and chart "
+        "buttons work in the browser and talk over the page's feed (a wall page has none).",
     )
 
     def __init__(self, schedule: Callable | None = None, **params: Any):
@@ -64,11 +65,15 @@ class Dashboard(pn.viewable.Viewer):
             frame_px=WALL_FRAME_PX if wall else FRAME_PX, label_px=WALL_LABEL_PX if wall else LABEL_PX,
         )
         # A wall screen shows the last hour, with no buttons.
-        self.chart = CommunityChart(reader=self.reader, window="1 h", choosable=False) if self.choice.wall else CommunityChart(reader=self.reader)
+        self.chart = (
+            CommunityChart(reader=self.reader, window="1 h", choosable=False) if wall else CommunityChart(reader=self.reader, in_browser=self.shared)
+        )
         self.kpis = KpiPanel(reader=self.reader, wall=self.choice.wall)
         self.sankey = SupplySankey(reader=self.reader, dark=self.choice.dark)
         self.today = TodaySummary(reader=self.reader)
-        self.controls = None if self.shared else Controls(reader=self.reader, target=self.sim, schedule=schedule)
+        # A page built once for every viewer has its controls in the browser (they talk over its feed); a wall page has none.
+        in_browser = self.shared
+        self.controls = None if (wall and in_browser) else Controls(reader=self.reader, target=self.sim, schedule=schedule, in_browser=in_browser)
         views = (self.graph, self.chart, self.kpis, self.today, self.sankey, self.controls)
         self.views: tuple[View, ...] = tuple(v for v in views if v is not None)
         snap = self.reader.snapshot

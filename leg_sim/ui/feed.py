@@ -43,6 +43,7 @@ import numpy as np
 from leg_sim.snapshot import Snapshot
 from leg_sim.ui import charts, flow_graph, kpis, reconnect, sankey, today
 from leg_sim.ui.columns import same
+from leg_sim.ui.controls import CONTROL_TAG, MESSAGE_TAG
 from leg_sim.ui.readmodel import ReadModel
 
 #: Path of the feed websocket, relative to the page.
@@ -302,6 +303,94 @@ function sankey(part) {
   }
   drawSankey();
 }
+// Controls and chart buttons of a page without a session (NAMES.controls: name -> kind, options):
+// a change goes to the server over the feed, the feed's frames set them (without sending back).
+const CONTROLS = NAMES.controls || {};
+let applying = false, controlModels = null, outbox = {}, outboxTimer = null;
+const controlState = {};
+function tagged(tag) {
+  for (const m of doc.all_models) if (m.tags && m.tags.includes(tag)) return m;
+  return null;
+}
+function controlsByName() {
+  if (controlModels == null) {
+    controlModels = {};
+    for (const m of doc.all_models) for (const t of (m.tags || []))
+      if (typeof t === "string" && t.startsWith(NAMES.control_tag)) controlModels[t.slice(NAMES.control_tag.length)] = m;
+  }
+  return controlModels;
+}
+function readControl(name, model) {
+  const spec = CONTROLS[name];
+  if (spec == null) return undefined;
+  if (spec.kind == "discrete") return spec.options[model.value];
+  if (spec.kind == "buttons") return spec.options[model.active];
+  if (spec.kind == "toggle") return model.active;
+  return model.value;
+}
+function showControl(name, value) {
+  const spec = CONTROLS[name], model = controlsByName()[name];
+  if (spec == null || model == null || value == null) return;
+  applying = true;
+  try {
+    if (spec.kind == "discrete" || spec.kind == "buttons") {
+      const i = spec.options.indexOf(value), key = spec.kind == "discrete" ? "value" : "active";
+      if (i >= 0 && model[key] !== i) model.setv({[key]: i}, {sync: false});
+    } else if (spec.kind == "toggle") {
+      model.setv({active: value, label: spec.labels[value ? 1 : 0]}, {sync: false});
+    } else if (model.value !== value) {
+      model.setv(value > model.end ? {end: value, value: value} : {value: value}, {sync: false});
+    }
+  } finally { applying = false; }
+}
+function controls(part) {
+  Object.assign(controlState, part);
+  for (const name of Object.keys(part)) showControl(name, part[name]);
+  const speed = controlsByName().speed_factor;
+  if (speed != null && controlState.clock_mode != null) speed.setv({disabled: controlState.clock_mode !== "accelerated"}, {sync: false});
+}
+function esc(text) {
+  return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+function say(text) {
+  // Panel's HTML view decodes its text once before it shows it as markup: escaped twice, it shows as text.
+  const message = tagged(NAMES.message_tag);
+  if (message != null) message.setv({text: text ? esc(esc(text)) : ""}, {sync: false});
+}
+function flushControls() {
+  outboxTimer = null;
+  const sending = outbox;
+  outbox = {};
+  if (socket == null || socket.readyState !== 1) {
+    for (const name of Object.keys(sending)) showControl(name, controlState[name]);
+    say("⚠ Not applied: the server is not reachable.");
+    return;
+  }
+  say("");
+  for (const name of Object.keys(sending)) socket.send(JSON.stringify({set: name, value: sending[name]}));
+}
+window.legControl = (name, model) => {
+  if (applying) return;
+  const value = readControl(name, model);
+  if (value === undefined) return;
+  // A dragged slider: the newest value, at most one message per control every 100 ms.
+  outbox[name] = value;
+  if (outboxTimer == null) outboxTimer = setTimeout(flushControls, 100);
+};
+function refused(reply) {
+  say("⚠ " + reply.text);
+  if (reply.refused != null) showControl(reply.refused, reply.value);
+}
+window.legWindow = (model) => {
+  const label = model.labels[model.active], windowSource = named(NAMES.window), xRange = named(NAMES.x_range);
+  if (windowSource == null || label == null || windowSource.data.window[0] === label) return;
+  windowSource.setv({data: {window: [label]}}, {sync: false});
+  const span_s = NAMES.windows[label];
+  const follow = span_s == null ? {follow: null, follow_interval: null} : {follow: "end", follow_interval: span_s * 1000};
+  if (xRange != null) xRange.setv(follow, {sync: false});
+  // The whole window comes with a full frame.
+  if (socket != null && socket.readyState === 1) socket.send(JSON.stringify({full: true}));
+};
 function reloadSoon() {
   // Not all wall screens at once: each waits 1 to 5 s.
   if (!reloading) { reloading = true; setTimeout(() => location.reload(), 1000 + Math.random() * 4000); }
@@ -314,6 +403,7 @@ function apply(frame) {
   if (frame.graph) graph(frame.graph);
   if (frame.chart) chart(frame.chart);
   if (frame.sankey) sankey(frame.sankey);
+  if (frame.controls) controls(frame.controls);
   seq = frame.seq;
   document.body.dataset.feedSeq = String(seq);
 }
@@ -341,6 +431,7 @@ function connect() {
   socket.onmessage = (event) => {
     let frame;
     try { frame = JSON.parse(event.data); } catch (e) { return; }
+    if (frame.refused !== undefined) { refused(frame); return; }
     // A delta that does not follow what this page holds: start again with a full frame.
     if (!frame.full && frame.prev !== seq) { socket.close(); return; }
     try { apply(frame); } catch (e) { console.warn("feed frame not applied", e); }
@@ -351,15 +442,18 @@ connect();
 """
 
 
-def client_js(house_set: str | None = None) -> str:
+def client_js(house_set: str | None = None, controls: dict | None = None) -> str:
     """The page script with the model names filled in (see :data:`CLIENT_JS`); `house_set`: the
     key of the house set a page built once for many viewers shows (None for a session's page,
     whose session watches the server: :mod:`leg_sim.ui.reconnect`); such a page shows the
-    overlay of that module while its feed stays closed."""
+    overlay of that module while its feed stays closed. `controls`: the page's controls that
+    talk over the feed (``Controls.browser_spec``), if any."""
     offline = None if house_set is None else {"text": reconnect.OVERLAY_TEXT, "css": reconnect.OVERLAY_CSS, "after_ms": reconnect.OFFLINE_AFTER_MS}
     names = dict(
         flow_graph.SOURCE_NAMES, kpis=kpis.SOURCE_NAME, today=today.SOURCE_NAME, sankey=sankey.PANE_NAME, own=flow_graph.OWN_TAG, path=FEED_PATH,
         chart=charts.SOURCE_NAME, window=charts.WINDOW_SOURCE_NAME, set=house_set, offline=offline,
+        controls=controls or {}, control_tag=CONTROL_TAG, message_tag=MESSAGE_TAG,
+        x_range=charts.X_RANGE_NAME, windows={w.label: w.span_s for w in charts.WINDOWS},
     )
     return CLIENT_JS % {"names": json.dumps(names), "rollover": charts.BUFFER_LENGTH, "overlay_js": reconnect.OVERLAY_JS}
 
@@ -396,9 +490,11 @@ DRAWN_WAIT_MS = 20_000
 DRAWN_TRIES = 3
 
 
-def standalone_script(house_set: str, textfont: dict) -> str:
+def standalone_script(house_set: str, textfont: dict, controls: dict | None = None) -> str:
     """The feed script of a page built once for the house set with key `house_set` (see
-    :data:`STANDALONE_JS`; the feed id goes where :data:`FEED_ID_SLOT` stands)."""
+    :data:`STANDALONE_JS`; the feed id goes where :data:`FEED_ID_SLOT` stands); `controls` as
+    in :func:`client_js`."""
     return STANDALONE_JS % {
-        "slot": FEED_ID_SLOT, "textfont": json.dumps(textfont), "client": client_js(house_set), "wait_ms": DRAWN_WAIT_MS, "tries": DRAWN_TRIES,
+        "slot": FEED_ID_SLOT, "textfont": json.dumps(textfont), "client": client_js(house_set, controls),
+        "wait_ms": DRAWN_WAIT_MS, "tries": DRAWN_TRIES,
     }

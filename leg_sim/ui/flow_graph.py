@@ -74,6 +74,10 @@ MIN_DOT_SPEED, MAX_DOT_SPEED = 0.12, 0.6
 DOT_FRAME_MS = 60
 #: Names of the sources that follow the snapshot, as the page's feed script finds them.
 SOURCE_NAMES = {"houses": "leg-graph-houses", "edges": "leg-graph-edges", "hubs": "leg-graph-hubs"}
+#: Names of the search ring's source and tags of the search box and its message, as a page without a session finds them.
+MARK_NAME, SEARCH_TAG, SEARCH_MESSAGE_TAG = "leg-graph-mark", "leg-graph-search", "leg-graph-search-message"
+#: Longest search a page sends. [characters]
+MAX_SEARCH_CHARS = 64
 #: Tag on the house source while this session feeds its graph itself (a search in the overview), not the shared feed.
 OWN_TAG = "leg-own-graph"
 #: Ring drawn around the house picked by search.
@@ -323,12 +327,13 @@ def house_index(house_ids: tuple[str, ...]) -> dict[str, int]:
     return index
 
 
-def find_house(house_ids: tuple[str, ...], query: str) -> int | None:
-    """Index of the house `query` names (exact id, any case, or its number), None if none does."""
+def find_house(house_ids: tuple[str, ...], query: str, index: dict[str, int] | None = None) -> int | None:
+    """Index of the house `query` names (exact id, any case, or its number), None if none does;
+    `index`: :func:`house_index` of the ids, if made already."""
     key = query.strip().upper()
     if not key:
         return None
-    index = house_index(house_ids)
+    index = index if index is not None else house_index(house_ids)
     if key in index:
         return index[key]
     digits = key.lstrip("H")
@@ -536,6 +541,69 @@ def slot_columns(
     )
 
 
+def search_message(snap: Snapshot, query: str, index: int | None) -> str:
+    """The search row's message (pure, HTML with the ids escaped): the picked house's numbers, or
+    why nothing was found; empty without a query."""
+    query = query.strip()
+    if not query:
+        return ""
+    if index is None:
+        first, last = (snap.house_ids[0], snap.house_ids[-1]) if snap.house_ids else ("", "")
+        return f'<span style="color:{theme.RED}">No house “{_escape(query)}” (ids run {_escape(first)} … {_escape(last)})</span>'
+    power = " · ".join(
+        (
+            f"net {format_power(snap.net_power_w[index], signed=True, resolution=COARSE)}",
+            f"PV {format_power(snap.pv_power_w[index], resolution=COARSE)}",
+            f"use {format_power(snap.consumption_w[index], resolution=COARSE)}",
+        )
+    )
+    return f"<b>{_escape(snap.house_ids[index])}</b> (ringed): {power}"
+
+
+def search_part(snap: Snapshot, query: str, top_n: int = gl.TOP_N, detail_limit: int = gl.DETAIL_LIMIT) -> dict[str, Any]:
+    """What a search for `query` adds to the shared columns of `snap` (pure): ``slot``, the slot to
+    ring (None if no house matches), ``message`` (:func:`search_message`), and ``graph``: in the
+    overview, the houses', edges' and hubs' columns with the house in its slot (drawn one by one, or
+    taken out of its group into the search slot), else None (the shared columns hold every house).
+    O(slots) plus O(1) for the house, after one index of the ids per snapshot."""
+    lookup = per_snapshot(snap, "graph.house_index", lambda: house_index(snap.house_ids)) if query.strip() else None
+    index = find_house(snap.house_ids, query, lookup) if lookup is not None else None
+    message = search_message(snap, query, index)
+    if len(snap.house_ids) <= detail_limit:
+        return dict(slot=index, message=message, graph=None)
+    base = per_snapshot(snap, ("graph.overview", top_n), lambda: overview_base(snap, top_n))
+    if index is None:
+        return dict(slot=None, message=message, graph=None)
+    values, ids, labels, styles = base["values"], base["ids"], base["labels"], base["styles"]
+    appliance, sources, visible = base["appliance"], base["sources"], base["visible"]
+    sel: Overview = base["selection"]
+    roles = gl.overview_roles(top_n)
+    if sel.drawn[index]:
+        slot = int(np.flatnonzero(base["slot_house"] == index)[0])
+    else:
+        values = values.copy()
+        ids, labels, styles = list(ids), list(labels), list(styles)
+        appliance, sources, visible = list(appliance), list(sources), list(visible)
+        slot = roles.index(gl.SEARCH)
+        own = np.array([snap.net_power_w[index], snap.pv_power_w[index], snap.base_load_w[index], snap.flex_load_w[index]])
+        values[slot] = own
+        ids[slot] = snap.house_ids[index]
+        labels[slot], styles[slot] = snapshot_house_prefix(snap, index), SIGNED
+        appliance[slot] = snap.flex_appliance(index) or "none"
+        sources[slot] = snap.source_text(index)
+        visible[slot] = 1
+        # The house leaves its group: every house is drawn once, in one place.
+        role = _ROLE_OF_GROUP[int(sel.group_of[index])]
+        g = roles.index(role)
+        count = sel.group[role][0] - 1
+        values[g] = values[g] - own
+        ids[g] = group_name(role, count)
+        labels[g], styles[g] = group_prefix(role, count)
+        visible[g] = 1 if count else 0
+    graph = dict(slot_columns(values, base["grid_w"], ids, labels, styles, appliance, sources, visible), hubs=base["hubs"])
+    return dict(slot=slot, message=message, graph=graph)
+
+
 def shared_columns(snap: Snapshot, top_n: int = gl.TOP_N, detail_limit: int = gl.DETAIL_LIMIT) -> dict[str, dict]:
     """What every session without a search shows of `snap`: the houses', edges' and hubs'
     columns, computed once per snapshot for all sessions."""
@@ -592,7 +660,6 @@ class FlowGraph(View):
         self._ids: tuple[str, ...] | None = None
         self._layout: gl.GraphLayout | None = None
         self._overview = False
-        self._search_index: int | None = None
         #: True while the page takes the shared columns from the feed (:mod:`leg_sim.ui.feed`).
         self.fed = False
         #: True while this session sends the graph's columns itself although fed (a search in the overview).
@@ -744,8 +811,6 @@ class FlowGraph(View):
             lay = gl.community_layout(tuple(snapshot_house_prefix(snap, i) for i in range(len(ids))), self.frame_px, self.label_px)
             roles = ("house",) * len(ids)
         self._layout = lay
-        self._roles = roles
-        self._search_index = find_house(ids, self.search.value) if self.search.value else None
         font = f"{lay.font_px:g}px"
         self._house_text.glyph.text_font_size = font
         self._hub_text.glyph.text_font_size = font
@@ -782,17 +847,15 @@ class FlowGraph(View):
 
     # ------------------------------------------------------------------ columns
     def _columns(self, snap: Snapshot) -> dict[str, Any]:
-        """All columns that change with the snapshot: shared ones, then this session's search (and its message)."""
-        if self._overview:
-            base = per_snapshot(snap, ("graph.overview", self.top_n), lambda: overview_base(snap, self.top_n))
-            return self._with_search(snap, base)
-        base = shared_columns(snap, self.top_n, self.detail_limit)
-        cols: dict[str, Any] = dict(base)
-        i = self._search_index
+        """All columns that change with the snapshot: shared ones, or this session's search's
+        (:func:`search_part`), with its ring and message."""
+        part = search_part(snap, self.search.value or "", self.top_n, self.detail_limit)
+        cols: dict[str, Any] = dict(part["graph"] or shared_columns(snap, self.top_n, self.detail_limit))
         lay = self._layout
         assert lay is not None
-        cols["mark"] = self._mark(i) if i is not None and i < lay.slot_count else dict(x=[], y=[], s=[])
-        cols["message"] = self._message(snap, i)
+        slot = part["slot"]
+        cols["mark"] = self._mark(slot) if slot is not None and slot < lay.slot_count else dict(x=[], y=[], s=[])
+        cols["message"] = part["message"]
         return cols
 
     def _mark(self, slot: int) -> dict:
@@ -800,65 +863,6 @@ class FlowGraph(View):
         assert lay is not None
         x, y = lay.slot_xy[slot]
         return dict(x=[round(float(x), 1)], y=[round(float(y), 1)], s=[lay.node_px + 9])
-
-    def _with_search(self, snap: Snapshot, base: dict[str, Any]) -> dict[str, Any]:
-        """Turn the shared overview into this session's columns: O(slots), plus O(1) for the searched house."""
-        values = base["values"]
-        ids, labels, styles, appliance, sources, visible = (
-            base["ids"], base["labels"], base["styles"], base["appliance"], base["sources"], base["visible"]
-        )
-        i = self._search_index
-        mark: dict = dict(x=[], y=[], s=[])
-        roles = self._roles
-        if i is not None:
-            sel: Overview = base["selection"]
-            slot_house = base["slot_house"]
-            if sel.drawn[i]:
-                mark = self._mark(int(np.flatnonzero(slot_house == i)[0]))
-            else:
-                values = values.copy()
-                ids, labels, styles = list(ids), list(labels), list(styles)
-                appliance, sources, visible = list(appliance), list(sources), list(visible)
-                s = roles.index(gl.SEARCH)
-                own = np.array([snap.net_power_w[i], snap.pv_power_w[i], snap.base_load_w[i], snap.flex_load_w[i]])
-                values[s] = own
-                ids[s] = snap.house_ids[i]
-                labels[s], styles[s] = snapshot_house_prefix(snap, i), SIGNED
-                appliance[s] = snap.flex_appliance(i) or "none"
-                sources[s] = snap.source_text(i)
-                visible[s] = 1
-                # The house leaves its group: every house is drawn once, in one place.
-                role = _ROLE_OF_GROUP[int(sel.group_of[i])]
-                g = roles.index(role)
-                count = sel.group[role][0] - 1
-                values[g] = values[g] - own
-                ids[g] = group_name(role, count)
-                labels[g], styles[g] = group_prefix(role, count)
-                visible[g] = 1 if count else 0
-                mark = self._mark(s)
-        return dict(
-            slot_columns(values, base["grid_w"], ids, labels, styles, appliance, sources, visible),
-            hubs=base["hubs"],
-            mark=mark,
-            message=self._message(snap, i),
-        )
-
-    def _message(self, snap: Snapshot, index: int | None) -> str:
-        """The search row's message: the picked house's numbers, or why nothing was found."""
-        query = (self.search.value or "").strip()
-        if not query:
-            return ""
-        if index is None:
-            first, last = (snap.house_ids[0], snap.house_ids[-1]) if snap.house_ids else ("", "")
-            return f'<span style="color:{theme.RED}">No house “{_escape(query)}” (ids run {_escape(first)} … {_escape(last)})</span>'
-        power = " · ".join(
-            (
-                f"net {format_power(snap.net_power_w[index], signed=True, resolution=COARSE)}",
-                f"PV {format_power(snap.pv_power_w[index], resolution=COARSE)}",
-                f"use {format_power(snap.consumption_w[index], resolution=COARSE)}",
-            )
-        )
-        return f"<b>{_escape(snap.house_ids[index])}</b> (ringed): {power}"
 
     # ------------------------------------------------------------------ updates
     def _push(self, snap: Snapshot, graph: bool = True) -> None:
@@ -918,7 +922,6 @@ class FlowGraph(View):
         def show() -> None:
             latest = self.read_model.snapshot
             if latest is not None and self._ids == ids:
-                self._search_index = find_house(ids, event.new or "")
                 if self.fed:
                     self.update_own(latest)
                 else:
