@@ -33,6 +33,10 @@ closes the socket):
   applied change in the next frame's ``controls``.
 * ``{"full": true}``: the latest full frame now (a page that switched its
   chart's window needs the whole window).
+* ``{"search": query}``: from now on, after each frame this page gets what its
+  graph's search adds (:func:`leg_sim.ui.feed.search_message`: the ring, the
+  message and, in the overview, the slots), made once per frame and query for
+  all pages with that query; ``""`` ends it.
 
 While a page's feed is open its session does no per-tick work of its own
 (:class:`leg_sim.server.session.SessionBridge`); when it closes, the session
@@ -57,7 +61,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 from leg_sim.engine import CONTROLLED
 from leg_sim.server import admission, backpressure, looplag, session
 from leg_sim.settings import ControlError
-from leg_sim.ui.feed import MAX_PAGE_MESSAGES_PER_S, FeedBuilder, Frame, encode, page_request
+from leg_sim.ui.feed import MAX_PAGE_MESSAGES_PER_S, FeedBuilder, Frame, encode, page_request, search_message
 from leg_sim.ui.gate import ChangeGate, refused_count
 from leg_sim.ui.readmodel import ReadModel
 
@@ -101,6 +105,8 @@ class FeedHub:
         self._lock = threading.Lock()
         #: Frames written as delta and as full, and frames skipped for a socket that held unsent data.
         self.sent_delta = self.sent_full = self.skipped = 0
+        #: What searches add to the latest frame, by query (event loop only).
+        self._searches: tuple[int, dict[str, bytes]] = (-1, {})
         sim.subscribe(self._on_snapshot)
         sim.param.watch(self._on_control, list(CONTROLLED))
 
@@ -127,6 +133,16 @@ class FeedHub:
             socket.send(frame)
         if sockets:
             looplag.record_feed_delay(max(time.time() - frame.wall_time_s, 0.0), time.monotonic())
+
+    def search_bytes(self, frame: Frame, query: str) -> bytes:
+        """Event loop: what a search for `query` adds to `frame`, made once per frame and query."""
+        seq, made = self._searches
+        if seq != frame.seq:
+            made = {}
+            self._searches = (frame.seq, made)
+        if query not in made:
+            made[query] = search_message(frame, query)
+        return made[query]
 
     def add(self, socket: FeedSocket) -> None:
         """Event loop: a page's socket opened; it gets the latest full frame at once."""
@@ -174,6 +190,8 @@ class FeedSocket(WebSocketHandler):
         self._gate_timer: Any = None
         #: When this page's messages of the last second came (monotonic [s]).
         self._message_times: deque[float] = deque()
+        #: The page's search in its graph ("" for none).
+        self.search_query = ""
 
     async def get(self, *args: Any, **kwargs: Any) -> None:
         if "Origin" not in self.request.headers:
@@ -241,6 +259,11 @@ class FeedSocket(WebSocketHandler):
             if the_hub.latest is not None:
                 self.send(the_hub.latest)
             return
+        if kind == "search":
+            self.search_query = body.strip()
+            if the_hub.latest is not None:
+                self._write(the_hub.search_bytes(the_hub.latest, self.search_query))
+            return
         self._offer(the_hub.sim, *body)
 
     def _offer(self, sim: Any, name: str, value: Any) -> None:
@@ -278,8 +301,12 @@ class FeedSocket(WebSocketHandler):
         known = name in CONTROLLED
         label = sim.param[name].label if known else "control"
         reply = {"refused": name if known else None, "text": f"{label}: {text}", "value": getattr(sim, name) if known else None}
+        self._write(encode(reply))
+
+    def _write(self, message: bytes) -> None:
+        """Write a reply to this page alone (a socket closed meanwhile takes nothing)."""
         with contextlib.suppress(WebSocketClosedError):
-            self.write_message(encode(reply))
+            self.write_message(message)
 
     def on_close(self) -> None:
         if self._gate_timer is not None:
@@ -323,3 +350,5 @@ class FeedSocket(WebSocketHandler):
                     the_hub.sent_delta += 1
                 else:
                     the_hub.sent_full += 1
+                if self.search_query:
+                    self.write_message(the_hub.search_bytes(frame, self.search_query))

@@ -61,7 +61,7 @@ class Dashboard(pn.viewable.Viewer):
         self.reader = ReadModel(self.sim)
         wall, dark = self.choice.wall, self.choice.dark
         self.graph = FlowGraph(
-            reader=self.reader, schedule=schedule, dark=dark, wall=wall,
+            reader=self.reader, schedule=schedule, dark=dark, wall=wall, in_browser=self.shared,
             frame_px=WALL_FRAME_PX if wall else FRAME_PX, label_px=WALL_LABEL_PX if wall else LABEL_PX,
         )
         # A wall screen shows the last hour, with no buttons.

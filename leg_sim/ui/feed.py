@@ -61,7 +61,9 @@ MAX_PAGE_MESSAGES_PER_S = 20
 def page_request(message: str | bytes) -> tuple[str, Any] | None:
     """What a page asks over its feed (pure), or None for anything else:
     ``{"set": name, "value": v}`` gives ``("set", (name, v))`` (a change of a live setting, checked
-    by the server), ``{"full": true}`` gives ``("full", None)`` (send me everything again)."""
+    by the server), ``{"full": true}`` gives ``("full", None)`` (send me everything again),
+    ``{"search": query}`` gives ``("search", query)`` (ring this house in my graph from now on;
+    "" ends it)."""
     try:
         request = json.loads(message)
     except (ValueError, RecursionError):
@@ -72,7 +74,16 @@ def page_request(message: str | bytes) -> tuple[str, Any] | None:
         return "set", (request["set"], request["value"])
     if set(request) == {"full"} and request["full"] is True:
         return "full", None
+    if set(request) == {"search"} and isinstance(request["search"], str) and len(request["search"]) <= flow_graph.MAX_SEARCH_CHARS:
+        return "search", request["search"]
     return None
+
+
+def search_message(frame: Frame, query: str) -> bytes:
+    """What a search for `query` adds to `frame` for one page (:func:`leg_sim.ui.flow_graph.search_part`):
+    ``{"search": {"seq", "query", "slot", "message", "graph"}}``."""
+    part = flow_graph.search_part(frame.snap, query) if frame.snap is not None else dict(slot=None, message="", graph=None)
+    return encode({"search": dict(part, seq=frame.seq, query=query)})
 
 
 def house_set_key(house_ids: tuple[str, ...]) -> str:
@@ -110,6 +121,8 @@ class Frame:
     wall_time_s: float
     delta: bytes
     _full_parts: dict = dataclasses.field(repr=False, default_factory=dict)
+    #: The snapshot it shows (what a page's search is answered from).
+    snap: Snapshot | None = dataclasses.field(repr=False, default=None)
     _full: bytes | None = dataclasses.field(repr=False, default=None)
 
     def full(self) -> bytes:
@@ -230,7 +243,7 @@ class FeedBuilder:
             chart={label: tuple(chunks) for label, chunks in self._chunks.items()},
             sankey={"spec": self._sankey_spec} if self._sankey_spec is not None else {},
         )
-        return Frame(self.seq, snap.tick, snap.wall_time_s, encode(dict(head, prev=self.seq - 1, **delta)), full_parts)
+        return Frame(self.seq, snap.tick, snap.wall_time_s, encode(dict(head, prev=self.seq - 1, **delta)), full_parts, snap)
 
 
 #: The page's script (a ``document_ready`` CustomJS; args ``sid``, ``textfont``): opens the feed
@@ -259,9 +272,10 @@ function fill(name, values) {
   for (const key of Object.keys(values)) cols[key] = [values[key]];
   setData(named(name), cols, false);
 }
+let ownGraph = false, query = "";
 function graph(part) {
   const houses = named(NAMES.houses);
-  if (houses == null || houses.tags.includes(NAMES.own)) return;
+  if (houses == null || houses.tags.includes(NAMES.own) || ownGraph) return;
   for (const key of ["houses", "edges", "hubs"]) {
     const source = named(NAMES[key]);
     const cols = part[key];
@@ -391,6 +405,35 @@ window.legWindow = (model) => {
   // The whole window comes with a full frame.
   if (socket != null && socket.readyState === 1) socket.send(JSON.stringify({full: true}));
 };
+// The graph's search on a page without a session: the server answers each frame with the ring, the
+// message and, in the overview, the slots (which the shared frames' graph columns then do not change).
+window.legSearch = (value) => {
+  query = String(value || "").trim().slice(0, NAMES.max_search);
+  if (socket != null && socket.readyState === 1) socket.send(JSON.stringify({search: query}));
+  if (!query) searched({query: "", slot: null, message: "", graph: null});
+};
+function searched(part) {
+  if (part.query !== query) return;
+  const houses = named(NAMES.houses), mark = named(NAMES.mark), message = tagged(NAMES.search_message_tag);
+  if (part.graph != null && houses != null) {
+    ownGraph = true;
+    for (const key of ["houses", "edges", "hubs"]) {
+      const source = named(NAMES[key]), cols = part.graph[key];
+      if (source != null && cols != null && fits(source, cols, key)) setData(source, cols, false);
+    }
+  } else if (ownGraph) {
+    // Back to the shared slots: they come whole with a full frame.
+    ownGraph = false;
+    if (socket != null && socket.readyState === 1) socket.send(JSON.stringify({full: true}));
+  }
+  if (mark != null) {
+    const slot = part.slot, d = houses == null ? null : houses.data;
+    const ok = slot != null && d != null && d.x != null && slot < d.x.length;
+    setData(mark, ok ? {x: [d.x[slot]], y: [d.y[slot]], s: [d.s[slot] + 9]} : {x: [], y: [], s: []}, true);
+  }
+  // The server's message is markup with the ids escaped: Panel's HTML view decodes it once.
+  if (message != null) message.setv({text: esc(part.message || "")}, {sync: false});
+}
 function reloadSoon() {
   // Not all wall screens at once: each waits 1 to 5 s.
   if (!reloading) { reloading = true; setTimeout(() => location.reload(), 1000 + Math.random() * 4000); }
@@ -427,11 +470,15 @@ function connect() {
   const url = new URL(NAMES.path + "?id=" + encodeURIComponent(sid), document.baseURI);
   url.protocol = url.protocol == "https:" ? "wss:" : "ws:";
   socket = new WebSocket(url);
-  socket.onopen = () => { delay_ms = 1000; offline(false); };
+  socket.onopen = () => {
+    delay_ms = 1000; offline(false);
+    if (query) socket.send(JSON.stringify({search: query}));
+  };
   socket.onmessage = (event) => {
     let frame;
     try { frame = JSON.parse(event.data); } catch (e) { return; }
     if (frame.refused !== undefined) { refused(frame); return; }
+    if (frame.search !== undefined) { searched(frame.search); return; }
     // A delta that does not follow what this page holds: start again with a full frame.
     if (!frame.full && frame.prev !== seq) { socket.close(); return; }
     try { apply(frame); } catch (e) { console.warn("feed frame not applied", e); }
@@ -454,6 +501,7 @@ def client_js(house_set: str | None = None, controls: dict | None = None) -> str
         chart=charts.SOURCE_NAME, window=charts.WINDOW_SOURCE_NAME, set=house_set, offline=offline,
         controls=controls or {}, control_tag=CONTROL_TAG, message_tag=MESSAGE_TAG,
         x_range=charts.X_RANGE_NAME, windows={w.label: w.span_s for w in charts.WINDOWS},
+        mark=flow_graph.MARK_NAME, search_message_tag=flow_graph.SEARCH_MESSAGE_TAG, max_search=flow_graph.MAX_SEARCH_CHARS,
     )
     return CLIENT_JS % {"names": json.dumps(names), "rollover": charts.BUFFER_LENGTH, "overlay_js": reconnect.OVERLAY_JS}
 

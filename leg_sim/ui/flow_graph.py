@@ -638,6 +638,11 @@ class FlowGraph(View):
     wall = param.Boolean(
         default=False, constant=True, doc="Wall screen: no search box, and the square fits the height it is given as well as the width."
     )
+    in_browser = param.Boolean(
+        default=False, constant=True,
+        doc="A page without a session (leg_sim.server.wall): the search box sends its query over the page's feed, which answers with the ring, "
+        "the message and (in the overview) the slots.",
+    )
 
     def __init__(self, schedule: Callable[[Callable[[], None]], None] | None = None, **params: Any):
         # `schedule(fn)` runs fn in this session's document context: a search arrives on a
@@ -676,14 +681,18 @@ class FlowGraph(View):
         self.hubs = ColumnSync(
             ColumnDataSource(data=dict(x=[], y=[], s=[], m=[], fill=[], line=[], label=[], ls=[], w=[], name=[]), name=SOURCE_NAMES["hubs"])
         )
-        self.mark = ColumnSync(ColumnDataSource(data=dict(x=[], y=[], s=[])))
+        self.mark = ColumnSync(ColumnDataSource(data=dict(x=[], y=[], s=[]), name=MARK_NAME))
         # Moved by the browser only: never synchronised back to the server.
         self.dots = ColumnDataSource(data=dict(x=[], y=[]), syncable=False)
         self.figure = self._figure()
         self.search = pn.widgets.TextInput(
-            placeholder="Find a house by id, e.g. H001", sizing_mode="stretch_width", max_width=260, margin=(2, 8, 2, 0)
+            placeholder="Find a house by id, e.g. H001", sizing_mode="stretch_width", max_width=260, margin=(2, 8, 2, 0), max_length=MAX_SEARCH_CHARS
         )
         self.message = pn.pane.HTML("", sizing_mode="stretch_width", margin=(6, 4, 2, 4), styles={"font-size": "0.85em"})
+        if self.in_browser:
+            self.search.tags = [SEARCH_TAG]
+            self.search.jscallback(value="if (window.legSearch) window.legSearch(cb_obj.value);")
+            self.message.tags = [SEARCH_MESSAGE_TAG]
         self._search_watcher: Any = self.search.param.watch(self._on_search, "value")
         self.legend = pn.pane.HTML(legend_html(), sizing_mode="stretch_width", margin=(0, 4))
         if self.wall:
