@@ -1,4 +1,4 @@
-"""Wall screens on ``/wall``: one page built once for every viewer, fed by the shared feed.
+"""Pages without a session (``/wall``, or ``/live`` with ``--page live``): one page built once for every viewer, fed by the shared feed.
 
 For each count of screens (default 50, 100, 200, 400), on one ``panel serve`` on 127.0.0.1
 (20 houses, 1 s interval, as bench_sessions.py), the screens open at once, 20 at a time, as
@@ -17,12 +17,15 @@ websocket with the page's id and waits for its first frame. Measured:
   (``ws_client.ticks_missing``), memory per open screen, and, from ``/healthz``, the longest
   event-loop lag and garbage-collection pause of the last minute and the sessions held (0: a
   wall screen holds none);
-* with ``--browser``, one Chromium page on ``/wall`` among them: tick-to-screen latency.
+* with ``--browser``, one Chromium page of the same kind among them: tick-to-screen latency.
+
+``--page live`` measures the live page (the dashboard with its controls, ``/live``) the same way:
+its viewers are "screens" here.
 
 The clients run in this process, on the same 2 cores as the server, so the figures are an
 upper bound. Not a test: it prints figures for BENCHMARKS.md.
 
-    python benchmarks/bench_wall.py [--screens 50 100 200 400] [--seconds 60] [--browser] [--cold]
+    python benchmarks/bench_wall.py [--screens 50 100 200 400] [--seconds 60] [--browser] [--cold] [--page wall|live]
 """
 
 from __future__ import annotations
@@ -60,12 +63,12 @@ P95_MS, CPU_PCT, OPEN_CPU_MS, REOPEN_S, GC_MS = 250.0, 60.0, 200.0, 60.0, 100.0
 class Screen:
     """One wall screen: its page, its feed socket, and what arrived."""
 
-    def __init__(self, base: str, receiver: Receiver, timeout_s: float):
+    def __init__(self, base: str, receiver: Receiver, timeout_s: float, path: str = "/wall"):
         self.first = threading.Event()
         self.latencies_s: list[float] = []
         self.ticks_seen: list[float] = []
         self.error: str | None = None
-        with urllib.request.urlopen(base + "/wall", timeout=timeout_s) as r:
+        with urllib.request.urlopen(base + path, timeout=timeout_s) as r:
             feed_id = FEED_ID.search(r.read().decode()).group(1)
         url = base.replace("http://", "ws://") + "/feed?id=" + feed_id
         self.ws = websocket.create_connection(url, origin=base, timeout=timeout_s)
@@ -92,7 +95,7 @@ def cpu_s(proc: psutil.Process) -> float:
     return t.user + t.system
 
 
-def scenario(screens: int, seconds: float, with_browser: bool, cold: bool = False, timeout_s: float = 120.0) -> dict:
+def scenario(screens: int, seconds: float, with_browser: bool, cold: bool = False, timeout_s: float = 120.0, path: str = "/wall") -> dict:
     config = {"houses": 20, "update_interval_ms": 1000, "clock": DAY}
     with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), config, quick_cleanup=False) as srv, Receiver() as receiver:
         proc = psutil.Process(srv.proc.pid)
@@ -100,7 +103,7 @@ def scenario(screens: int, seconds: float, with_browser: bool, cold: bool = Fals
         build_cpu_ms = float("nan")
         if not cold:
             cpu0 = cpu_s(proc)
-            urllib.request.urlopen(srv.base + "/wall", timeout=60).read()  # the one build
+            urllib.request.urlopen(srv.base + path, timeout=60).read()  # the one build
             build_cpu_ms = (cpu_s(proc) - cpu0) * 1000.0
             time.sleep(1.0)
         rss0_mb = proc.memory_info().rss / 2**20
@@ -108,7 +111,7 @@ def scenario(screens: int, seconds: float, with_browser: bool, cold: bool = Fals
 
         def open_one(_: int) -> Screen | None:
             try:
-                return Screen(srv.base, receiver, timeout_s)
+                return Screen(srv.base, receiver, timeout_s, path)
             except Exception as exc:  # reported below
                 failures.append(f"{type(exc).__name__}: {exc}")
                 return None
@@ -128,7 +131,7 @@ def scenario(screens: int, seconds: float, with_browser: bool, cold: bool = Fals
                 return result
             time.sleep(3.0)
             browser: list[list[float]] = []
-            watcher = threading.Thread(target=lambda: browser.append(browser_latency(srv.base, seconds, "/wall")), daemon=True)
+            watcher = threading.Thread(target=lambda: browser.append(browser_latency(srv.base, seconds, path)), daemon=True)
             if with_browser:
                 watcher.start()
                 time.sleep(5.0)  # the page has loaded and its feed is open
@@ -164,15 +167,16 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--screens", type=int, nargs="+", default=[50, 100, 200, 400])
     ap.add_argument("--seconds", type=float, default=60.0)
-    ap.add_argument("--browser", action="store_true", help="also one Chromium page on /wall: its tick-to-screen latency")
+    ap.add_argument("--browser", action="store_true", help="also one Chromium page of the same kind: its tick-to-screen latency")
+    ap.add_argument("--page", choices=["wall", "live"], default="wall", help="the page the screens open: /wall, or /live (with controls)")
     ap.add_argument("--cold", action="store_true", help="no page built before the screens open, as after a restart: the first request builds it")
     args = ap.parse_args(argv)
-    print(f"machine: {psutil.cpu_count()} cores; 20 houses, 1 s interval; {args.seconds:.0f} s per size")
+    print(f"machine: {psutil.cpu_count()} cores; 20 houses, 1 s interval; {args.seconds:.0f} s per size; page /{args.page}")
     print("| screens | all open | CPU per screen opened | feed p50 / p95 (client) | server: tick → last feed written | CPU | ticks lost "
           "| MB per screen | loop lag | GC pause | sessions | Chromium p50 / p95 |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n in args.screens:
-        r = scenario(n, args.seconds, args.browser, args.cold)
+        r = scenario(n, args.seconds, args.browser, args.cold, path="/" + args.page)
         if "broken" in r:
             print(f"| {n} | BROKEN: {r['broken']}; {r['failures']} |")
             return 1
@@ -183,7 +187,7 @@ def main(argv=None) -> int:
             f"| {r['sessions']} | {r['screen_p50_ms']:.0f} / {r['screen_p95_ms']:.0f} ms ({r['screen_samples']}) |",
             flush=True,
         )
-        print(f"  (page built once: {r['build_cpu_ms']:.0f} ms CPU; wall pages built {r['pages_built']}; errors {r['errors']}; "
+        print(f"  (page built once: {r['build_cpu_ms']:.0f} ms CPU; pages built {r['pages_built']}; errors {r['errors']}; "
               f"RSS {r['rss_mb']:.0f} MB)", flush=True)
         # The latency target is the server's: its own part, and Chromium's screen where measured.
         screen_ok = not r["screen_samples"] or r["screen_p95_ms"] <= P95_MS
