@@ -84,7 +84,7 @@ def bytes_per_tick(houses: int, seconds: float) -> dict:
     return {"houses": houses, "ticks": ticks, "bytes_per_tick": (b1 - b0) / ticks}
 
 
-def browser_latency(base: str, seconds: float, path: str = "/main") -> list[float]:
+def browser_latency(base: str, seconds: float, path: str = "/main?session=1") -> list[float]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

@@ -90,7 +90,7 @@ def first_paint(loads: int) -> dict:
             context = browser.new_context(viewport={"width": 1366, "height": 768})
             page = context.new_page()
             t0 = time.monotonic()
-            page.goto(srv.base + "/main", timeout=60_000)
+            page.goto(srv.base + "/main?session=1", timeout=60_000)
             page.wait_for_selector(".leg-kpi b", timeout=60_000)
             numbers_s.append(time.monotonic() - t0)
             fcp = page.evaluate(FIRST_PAINT_JS)

@@ -48,7 +48,7 @@ def session_token(
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar)) if jar is not None else None
     while True:
         try:
-            request = urllib.request.Request(base_url + "/main", headers=headers or {})
+            request = urllib.request.Request(base_url + "/main?session=1", headers=headers or {})
             with (opener.open if opener else urllib.request.urlopen)(request, timeout=timeout_s) as r:
                 page = r.read().decode()
             break

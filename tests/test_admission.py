@@ -81,7 +81,7 @@ def test_a_burst_of_page_requests_gets_busy_pages_that_retry_and_the_server_stay
     paced = {"LEG_PAGE_BURST": str(BURST), "LEG_PAGES_PER_S": str(PAGES_PER_S)}
     with Server(tmp_path, {"houses": 5, "update_interval_ms": 500}, env=paced) as srv:
         with concurrent.futures.ThreadPoolExecutor(20) as pool:
-            answers = list(pool.map(lambda _: page(srv.base + "/main"), range(20)))
+            answers = list(pool.map(lambda _: page(srv.base + "/main?session=1"), range(20)))
             status, health = get_json(srv.base + "/healthz", timeout_s=30)
         built = [a for a in answers if a[0] == 200]
         busy = [a for a in answers if a[0] == 503]
@@ -93,7 +93,7 @@ def test_a_burst_of_page_requests_gets_busy_pages_that_retry_and_the_server_stay
             assert re.search(rf'http-equiv="refresh" content="{retry_s}"', body) and "busy" in body
         assert status == 200 and health["pages_deferred"] >= len(busy)
         time.sleep(1.5 / PAGES_PER_S)
-        assert page(srv.base + "/main")[0] == 200  # a screen that comes back later gets its page
+        assert page(srv.base + "/main?session=1")[0] == 200  # a screen that comes back later gets its page
 
 
 def test_the_session_cap_comes_from_the_environment_and_bad_values_fall_back_with_a_warning():
@@ -122,7 +122,7 @@ def test_a_full_server_answers_with_the_full_page_and_opens_again_when_a_session
         clients = [BokehClient(srv.base).start() for _ in range(2)]
         try:
             assert all(c.pulled.wait(60) for c in clients), [c.error for c in clients]
-            status, body, headers = page(srv.base + "/main")
+            status, body, headers = page(srv.base + "/main?session=1")
             assert status == 503 and "as many screens as it can (2)" in body
             retry_s = int(headers["Retry-After"])
             assert re.search(rf'http-equiv="refresh" content="{retry_s}"', body)
@@ -133,7 +133,7 @@ def test_a_full_server_answers_with_the_full_page_and_opens_again_when_a_session
             deadline, status = time.monotonic() + 60, 503
             while status != 200 and time.monotonic() < deadline:
                 time.sleep(0.5)
-                status = page(srv.base + "/main")[0]
+                status = page(srv.base + "/main?session=1")[0]
             assert status == 200, "no page after a session closed"
             assert get_json(srv.base + "/healthz", timeout_s=30)[1]["sessions_uncollected"] == 0
         finally:
@@ -177,16 +177,16 @@ def test_one_address_gets_its_share_of_sessions_while_other_addresses_still_get_
         clients = [BokehClient(srv.base, headers=crowd).start() for _ in range(2)]
         try:
             assert all(c.pulled.wait(60) for c in clients), [c.error for c in clients]
-            status, body, headers = page(srv.base + "/main", crowd)
+            status, body, headers = page(srv.base + "/main?session=1", crowd)
             assert status == 429 and "already shows 2 screens" in body, (status, body[:300])
             retry_s = int(headers["Retry-After"])
             assert re.search(rf'http-equiv="refresh" content="{retry_s}"', body)
             # The same address as a proxy passes it on, and the page's other handler: refused too.
-            assert page(srv.base + "/main", {"X-Forwarded-For": "192.0.2.1, 203.0.113.7"})[0] == 429
-            assert page(srv.base + "/main", {"X-Real-IP": "203.0.113.7", "X-Forwarded-For": "192.0.2.1"})[0] == 429
+            assert page(srv.base + "/main?session=1", {"X-Forwarded-For": "192.0.2.1, 203.0.113.7"})[0] == 429
+            assert page(srv.base + "/main?session=1", {"X-Real-IP": "203.0.113.7", "X-Forwarded-For": "192.0.2.1"})[0] == 429
             assert page(srv.base + "/main/autoload.js?bokeh-autoload-element=x", crowd)[0] == 429
-            assert page(srv.base + "/main", {"X-Forwarded-For": "198.51.100.9"})[0] == 200
-            assert page(srv.base + "/main")[0] == 200  # loopback: not limited per address
+            assert page(srv.base + "/main?session=1", {"X-Forwarded-For": "198.51.100.9"})[0] == 200
+            assert page(srv.base + "/main?session=1")[0] == 200  # loopback: not limited per address
             _, health = get_json(srv.base + "/healthz", timeout_s=30)
             assert health["max_sessions_per_address"] == 2 and health["pages_refused_address"] == 4
             assert health["sessions"] <= 6 and health["pages_refused_full"] == 0
@@ -197,7 +197,7 @@ def test_one_address_gets_its_share_of_sessions_while_other_addresses_still_get_
             deadline, status = time.monotonic() + 60, 429
             while status != 200 and time.monotonic() < deadline:
                 time.sleep(0.5)
-                status = page(srv.base + "/main", crowd)[0]
+                status = page(srv.base + "/main?session=1", crowd)[0]
             assert status == 200, "the address got no page after one of its sessions closed"
         finally:
             for c in clients:

@@ -332,11 +332,16 @@ def test_a_control_moved_in_one_browser_shows_in_another(browser, server):
         expect(slider_a.locator(".bk-slider-title")).to_have_text(f"Number of houses: {start + 1}", timeout=TIMEOUT_MS)
         expect(slider_b.locator(".bk-slider-title")).to_have_text(f"Number of houses: {start + 1}", timeout=15_000)
         assert _houses_in_state(server, start + 1) == start + 1, "/api/state does not report the added house"
-        # B's flow graph follows too: the new house gets a node (and a label) there.
+        # B's flow graph follows too: the new house gets a node (and a label) there. (The page is
+        # built once per house set: B loads the page of the new set a few seconds later.)
         new_id = house_ids_now(server)[-1]
         deadline = time.monotonic() + 15
+        labels_b = None
         while True:
-            labels_b = FlowGraphGeometry(page_b, house_ids_now(server)).labels
+            try:
+                labels_b = FlowGraphGeometry(page_b, house_ids_now(server)).labels
+            except (PlaywrightError, AssertionError):  # B is loading (or drawing) the page of the new set right now
+                labels_b = []
             if labels_b is None or any(lbl.startswith(new_id) for lbl in labels_b) or time.monotonic() > deadline:
                 break
             page_b.wait_for_timeout(250)

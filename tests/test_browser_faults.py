@@ -19,13 +19,14 @@ from leg_sim.ui.reconnect import OVERLAY_TEXT
 pytestmark = pytest.mark.browser
 
 @contextlib.contextmanager
-def watched_page(base_url: str) -> Iterator:
-    """The dashboard open in Chromium, ticking, and long enough for its watchdog to have seen the server once."""
+def watched_page(base_url: str, path: str = "/") -> Iterator:
+    """The dashboard open in Chromium (the live page, or with ``?session=1`` a session's page),
+    ticking, and long enough for its watchdog to have seen the server once."""
     with tb.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=tb.CHROMIUM, args=tb.CHROMIUM_ARGS, headless=True, timeout=tb.TIMEOUT_MS)
         try:
             page = browser.new_context(viewport=tb.VIEWPORT).new_page()
-            page.goto(base_url + "/", timeout=tb.TIMEOUT_MS)
+            page.goto(base_url + path, timeout=tb.TIMEOUT_MS)
             tb.wait_for_first_tick(page)
             page.wait_for_timeout(2500)  # more than one poll of the watchdog
             yield page
@@ -37,17 +38,19 @@ def watched_page(base_url: str) -> Iterator:
 RECONNECT_LIMIT_S = 10.0
 
 
-def test_restart_shows_an_overlay_then_the_page_reconnects_by_itself(tmp_path):
+@pytest.mark.parametrize("path", ["/", "/main?session=1"])
+def test_restart_shows_an_overlay_then_the_page_reconnects_by_itself(tmp_path, path):
     srv = Server(tmp_path, config=tb.SERVER_CONFIG)
     srv.start()
     port = srv.port
     try:
-        with watched_page(srv.base) as page:
+        with watched_page(srv.base, path) as page:
             srv.stop()  # the server goes away
             tb.expect(page.get_by_role("alert").filter(has_text=OVERLAY_TEXT)).to_be_visible(timeout=10_000)
-            tb.expect(page.locator(".notyf__message").filter(has_text="Connection to the LEG-Simulator server was lost")).to_be_visible(
-                timeout=tb.TIMEOUT_MS
-            )
+            if "session" in path:  # Panel's own note that the session's websocket is gone
+                tb.expect(page.locator(".notyf__message").filter(has_text="Connection to the LEG-Simulator server was lost")).to_be_visible(
+                    timeout=tb.TIMEOUT_MS
+                )
 
             srv = Server(tmp_path, config=tb.SERVER_CONFIG, port=port).start()  # same address again
             back = time.monotonic()
@@ -64,12 +67,14 @@ def test_restart_shows_an_overlay_then_the_page_reconnects_by_itself(tmp_path):
         srv.stop()
 
 
-def test_a_quick_restart_is_noticed_by_the_server_id(tmp_path):
+@pytest.mark.parametrize("path", ["/", "/main?session=1"])
+def test_a_quick_restart_is_noticed(tmp_path, path):
+    """A session's page notices the new server_id; the live page, that the server closed its feed."""
     srv = Server(tmp_path, config=tb.SERVER_CONFIG)
     srv.start()
     port = srv.port
     try:
-        with watched_page(srv.base) as page:
+        with watched_page(srv.base, path) as page:
             old_id = get_json(srv.base + "/healthz")[1]["server_id"]
             page.evaluate("window.__legMarker = 1")  # gone after a reload
             srv.stop()

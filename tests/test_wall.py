@@ -38,6 +38,7 @@ def test_the_wall_page_is_found_next_to_the_page_asked_for():
     assert wall_address("/main", "display=wall&theme=dark") == "wall?display=wall&theme=dark"
     assert wall_address("/", "") == "../wall"
     assert wall_address("/main/", "theme=dark") == "../wall?theme=dark"
+    assert wall_address("/main", "theme=dark", "live") == "live?theme=dark"
 
 
 ids = st.lists(st.text(alphabet="H0123456789-x", min_size=1, max_size=6), max_size=8).map(tuple)
@@ -120,11 +121,13 @@ def test_the_feed_serves_a_wall_page_from_an_allowed_origin_only(server):
     assert first_frame(server, "made-up", server.base) == "closed 1008"
 
 
-def test_a_wall_screen_asking_for_the_dashboard_gets_the_wall_page(server):
+def test_a_viewer_asking_for_the_dashboard_gets_a_page_built_once(server):
     status, headers, _ = fetch(server.base + "/main?display=wall&theme=dark")
     assert status == 302 and headers["location"] == "wall?display=wall&theme=dark"
-    status, _, body = fetch(server.base + "/main")
-    assert status == 200 and TOKEN.search(body), "the dashboard itself is a session's page"
+    status, headers, _ = fetch(server.base + "/main?theme=dark")
+    assert status == 302 and headers["location"] == "live?theme=dark"
+    status, _, body = fetch(server.base + "/main?session=1")
+    assert status == 200 and TOKEN.search(body), "asked for, the dashboard is a session's page"
 
 
 def test_a_full_server_refuses_wall_pages_and_their_feeds(tmp_path):

@@ -272,11 +272,17 @@ def refuse_when_full(handler: Any) -> bool:
     return True
 
 
-def wall_address(path: str, query: str) -> str:
-    """Where a request for the page at `path` with `query` finds the wall page (pure): ``wall``
-    next to the page, relative, so a proxy's path prefix stays; the query goes along."""
-    target = "../wall" if path.endswith("/") else "wall"
+def wall_address(path: str, query: str, page: str = "wall") -> str:
+    """Where a request for the page at `path` with `query` finds the page `page` built once for
+    every viewer (pure): next to the page, relative, so a proxy's path prefix stays; the query
+    goes along."""
+    target = f"../{page}" if path.endswith("/") else page
     return f"{target}?{query}" if query else target
+
+
+#: The query argument that asks for the dashboard with a Bokeh session of its own (``/main?session=1``)
+#: instead of the live page.
+SESSION_ARG = "session"
 
 
 def _shows_the_wall(handler: Any) -> bool:
@@ -289,9 +295,13 @@ def _shows_the_wall(handler: Any) -> bool:
 
 def _admitted(get: Any, wall_page: bool = False) -> Any:
     async def guarded(self: Any, *args: Any, **kwargs: Any) -> None:
-        # A wall screen gets the page built once for every viewer (leg_sim.server.wall), not a session.
+        # A viewer gets a page built once for every viewer (leg_sim.server.wall), not a session:
+        # the wall page, or the live page unless a session is asked for.
         if wall_page and _shows_the_wall(self):
             self.redirect(wall_address(self.request.path, self.request.query))
+            return
+        if wall_page and SESSION_ARG not in self.request.query_arguments:
+            self.redirect(wall_address(self.request.path, self.request.query, "live"))
             return
         if refuse_when_full(self):
             return

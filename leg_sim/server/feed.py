@@ -61,7 +61,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 from leg_sim.engine import CONTROLLED
 from leg_sim.server import admission, backpressure, looplag, session
 from leg_sim.settings import ControlError
-from leg_sim.ui.feed import MAX_PAGE_MESSAGES_PER_S, FeedBuilder, Frame, encode, page_request, search_message
+from leg_sim.ui.feed import FULL_CLOSE, MAX_PAGE_MESSAGES_PER_S, FeedBuilder, Frame, encode, page_request, search_message
 from leg_sim.ui.gate import ChangeGate, refused_count
 from leg_sim.ui.readmodel import ReadModel
 
@@ -69,8 +69,6 @@ log = logging.getLogger("leg_sim.server")
 
 #: Close code for a socket that is not a live page's (RFC 6455: policy violation).
 POLICY_CLOSE = 1008
-#: Close code for the feed of a page without a session when the server is full (RFC 6455: try again later).
-FULL_CLOSE = 1013
 
 #: Open feeds of pages without a session (``/wall``); event loop only.
 _standalone: set[FeedSocket] = set()

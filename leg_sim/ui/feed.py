@@ -41,13 +41,17 @@ from typing import Any
 import numpy as np
 
 from leg_sim.snapshot import Snapshot
-from leg_sim.ui import charts, flow_graph, kpis, reconnect, sankey, today
+from leg_sim.ui import charts, flow_graph, kpis, page, reconnect, sankey, today
 from leg_sim.ui.columns import same
 from leg_sim.ui.controls import CONTROL_TAG, MESSAGE_TAG
 from leg_sim.ui.readmodel import ReadModel
 
 #: Path of the feed websocket, relative to the page.
 FEED_PATH = "feed"
+#: Close code of a feed the server closes because it is full (RFC 6455: try again later).
+FULL_CLOSE = 1013
+#: Longest wait of a page before it tries its feed again (but after a FULL_CLOSE). [ms]
+MAX_RETRY_MS = 4000
 #: Where a page built once for many viewers gets each request's feed id (:func:`standalone_script`).
 FEED_ID_SLOT = "__LEG_FEED_ID__"
 
@@ -272,7 +276,7 @@ function fill(name, values) {
   for (const key of Object.keys(values)) cols[key] = [values[key]];
   setData(named(name), cols, false);
 }
-let ownGraph = false, query = "";
+let ownGraph = false, query = "", opened = false, asked = false, stale = false;
 function graph(part) {
   const houses = named(NAMES.houses);
   if (houses == null || houses.tags.includes(NAMES.own) || ownGraph) return;
@@ -434,9 +438,27 @@ function searched(part) {
   // The server's message is markup with the ids escaped: Panel's HTML view decodes it once.
   if (message != null) message.setv({text: esc(part.message || "")}, {sync: false});
 }
-function reloadSoon() {
-  // Not all wall screens at once: each waits 1 to 5 s.
-  if (!reloading) { reloading = true; setTimeout(() => location.reload(), 1000 + Math.random() * 4000); }
+// What a viewer chose on a page without a session (its search, its chart window) outlives a reload.
+const KEPT = "legKept";
+function keep() {
+  const windowSource = named(NAMES.window);
+  const chosen = {query: query, window: windowSource == null ? null : windowSource.data.window[0]};
+  try { sessionStorage.setItem(KEPT, JSON.stringify(chosen)); } catch (e) { /* storage off: start afresh */ }
+}
+function restore() {
+  let kept = null;
+  try { kept = JSON.parse(sessionStorage.getItem(KEPT) || "null"); sessionStorage.removeItem(KEPT); } catch (e) { return; }
+  if (kept == null) return;
+  const buttons = tagged(NAMES.buttons_tag), box = tagged(NAMES.search_tag);
+  if (buttons != null && kept.window != null && buttons.labels.indexOf(kept.window) >= 0) buttons.active = buttons.labels.indexOf(kept.window);
+  if (box != null && kept.query) box.value = kept.query;
+}
+function reloadSoon(at_once) {
+  // Not all screens at once: each waits 1 to 5 s (one whose server came back, 0.2 to 1 s).
+  if (reloading) return;
+  reloading = true;
+  keep();
+  setTimeout(() => location.reload(), at_once ? 200 + Math.random() * 800 : 1000 + Math.random() * 4000);
 }
 function apply(frame) {
   // A page built for another house set: the server has the page of this one.
@@ -472,6 +494,8 @@ function connect() {
   socket = new WebSocket(url);
   socket.onopen = () => {
     delay_ms = 1000; offline(false);
+    if (stale) { reloadSoon(true); return; }
+    if (!opened) { opened = true; restore(); }
     if (query) socket.send(JSON.stringify({search: query}));
   };
   socket.onmessage = (event) => {
@@ -480,10 +504,18 @@ function connect() {
     if (frame.refused !== undefined) { refused(frame); return; }
     if (frame.search !== undefined) { searched(frame.search); return; }
     // A delta that does not follow what this page holds: start again with a full frame.
-    if (!frame.full && frame.prev !== seq) { socket.close(); return; }
+    if (!frame.full && frame.prev !== seq) { asked = true; socket.close(); return; }
     try { apply(frame); } catch (e) { console.warn("feed frame not applied", e); }
   };
-  socket.onclose = () => { offline(true); seq = -1; setTimeout(connect, delay_ms); delay_ms = Math.min(2 * delay_ms, 30000); };
+  socket.onclose = (event) => {
+    // Closed by the server (a restart, a full server, a page that did not read): a page without a
+    // session loads itself again once the feed is back, so it is the new server's page.
+    if (opened && !asked && NAMES.offline != null) stale = true;
+    asked = false;
+    offline(true); seq = -1; setTimeout(connect, delay_ms);
+    // Tries again after 1, 2, 4, 4, ... s; a full server (1013) is asked less often, up to every 30 s.
+    delay_ms = Math.min(2 * delay_ms, event.code === %(full_close)d ? 30000 : %(max_retry_ms)d);
+  };
 }
 connect();
 """
@@ -502,8 +534,12 @@ def client_js(house_set: str | None = None, controls: dict | None = None) -> str
         controls=controls or {}, control_tag=CONTROL_TAG, message_tag=MESSAGE_TAG,
         x_range=charts.X_RANGE_NAME, windows={w.label: w.span_s for w in charts.WINDOWS},
         mark=flow_graph.MARK_NAME, search_message_tag=flow_graph.SEARCH_MESSAGE_TAG, max_search=flow_graph.MAX_SEARCH_CHARS,
+        search_tag=flow_graph.SEARCH_TAG, buttons_tag=charts.WINDOW_BUTTONS_TAG,
     )
-    return CLIENT_JS % {"names": json.dumps(names), "rollover": charts.BUFFER_LENGTH, "overlay_js": reconnect.OVERLAY_JS}
+    return CLIENT_JS % {
+        "names": json.dumps(names), "rollover": charts.BUFFER_LENGTH, "overlay_js": reconnect.OVERLAY_JS, "full_close": FULL_CLOSE,
+        "max_retry_ms": MAX_RETRY_MS,
+    }
 
 
 #: The script of a page without a session (:mod:`leg_sim.server.wall`): waits until BokehJS has
@@ -526,6 +562,7 @@ STANDALONE_JS = """
       if (!docs || !docs.length) { setTimeout(start, 1000); return; }
     }
     sessionStorage.removeItem(KEY);
+%(close_drawer)s
 %(client)s
   }
   start();
@@ -543,6 +580,6 @@ def standalone_script(house_set: str, textfont: dict, controls: dict | None = No
     :data:`STANDALONE_JS`; the feed id goes where :data:`FEED_ID_SLOT` stands); `controls` as
     in :func:`client_js`."""
     return STANDALONE_JS % {
-        "slot": FEED_ID_SLOT, "textfont": json.dumps(textfont), "client": client_js(house_set, controls),
+        "slot": FEED_ID_SLOT, "textfont": json.dumps(textfont), "client": client_js(house_set, controls), "close_drawer": page.CLOSE_DRAWER_JS,
         "wait_ms": DRAWN_WAIT_MS, "tries": DRAWN_TRIES,
     }

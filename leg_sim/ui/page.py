@@ -137,14 +137,16 @@ WALL_CSS = """
 """
 
 #: Closes the sidebar when the page opens on a phone-sized screen (it is a drawer there).
-_CLOSE_DRAWER_JS = f"""
+#: Closes the controls' drawer on a phone once the page is drawn (a session's page runs it on
+#: ``document_ready``, a page without a session from its feed script).
+CLOSE_DRAWER_JS = f"""
 if (window.matchMedia("(max-width: {PHONE_MAX_PX}px)").matches && typeof closeNav === "function") {{ closeNav(); }}
 """
 
 
 def close_drawer_on_phones() -> CustomJS:
-    """Browser script for the document's ``document_ready`` event (see :data:`_CLOSE_DRAWER_JS`)."""
-    return CustomJS(code=_CLOSE_DRAWER_JS)
+    """Browser script for the document's ``document_ready`` event (see :data:`CLOSE_DRAWER_JS`)."""
+    return CustomJS(code=CLOSE_DRAWER_JS)
 
 
 def make_template(choice: PageChoice, title: str, main: list, sidebar: list) -> LegTemplate:
