@@ -13,12 +13,14 @@ import time
 
 import pytest
 import websocket
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from server_support import Server
+from server_support import Server, get_json
 from test_feed import feed_url
 from test_wall import FEED_ID, fetch
 
+from leg_sim.engine import CONTROLLED
+from leg_sim.settings import control_value, live_settings
 from leg_sim.ui.feed import MAX_PAGE_MESSAGES_PER_S, page_request
 from leg_sim.ui.gate import MIN_CHANGE_INTERVAL_S, ChangeGate
 
@@ -63,9 +65,20 @@ def test_a_gate_applies_each_setting_at_most_once_per_interval_and_keeps_the_new
 
 
 # ---------------------------------------------------------------------------- a real server
+CONFIG = {"houses": 6, "update_interval_ms": 500}
+LIVE = {s.name: s for s in live_settings()}
+#: The configured values (the server's check allows them and its widgets' ranges), and what the server starts with.
+CONFIGURED = {"houses": 6, "update_interval_ms": 500, "clock.mode": "accelerated", "clock.speed_factor": 60}
+INITIAL: dict = {}
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with Server(tmp_path_factory.mktemp("feed-controls"), {"houses": 6, "update_interval_ms": 500}) as srv:
+    with Server(tmp_path_factory.mktemp("feed-controls"), CONFIG) as srv:
+        feed = PageFeed(srv)
+        assert feed.read_until(lambda f: f.controls)
+        INITIAL.update(feed.controls)
+        feed.close()
         yield srv
 
 
@@ -200,3 +213,40 @@ def test_a_read_only_server_takes_no_change(tmp_path):
             assert feed.read_until(lambda f: f.controls == before and f.close_code is None, 5)
         finally:
             feed.close()
+
+
+#: Values a hostile page may send for a control: anything JSON can carry (and NaN, which Python's JSON reads).
+ANY_VALUE = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**30), 10**30) | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=5,
+)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from([*CONTROLLED, "read_only", "seed", "houses", ""]), ANY_VALUE), min_size=1, max_size=12))
+def test_whatever_a_page_sends_for_a_control_the_simulation_keeps_values_its_widgets_allow(server, changes):
+    feed = PageFeed(server)
+    try:
+        assert feed.read_until(lambda f: f.controls)
+        for name, value in changes:
+            message = json.dumps({"set": name, "value": value})
+            if len(message.encode()) > 256:  # larger than any page sends: the socket would close
+                continue
+            feed.ws.send(message)
+            time.sleep(1.0 / MAX_PAGE_MESSAGES_PER_S + 0.01)
+        feed.send(full=True)
+        time.sleep(MIN_CHANGE_INTERVAL_S + 0.2)
+        feed.send(full=True)
+        feed.read_until(lambda f: f.close_code is not None, 1.5)  # every frame and reply of the burst
+        assert feed.close_code is None, "a well-formed request closed the socket"
+        for name, value in feed.controls.items():
+            s = LIVE.get(name)
+            if s is not None and value != INITIAL[name]:
+                control_value(s, value, CONFIGURED.get(s.key))  # raises if a widget could not have set it
+            elif name == "paused":
+                assert isinstance(value, bool)
+        assert all(r["text"] and "Traceback" not in r["text"] for r in feed.replies)
+        assert get_json(server.base + "/healthz")[0] == 200
+    finally:
+        feed.close()
