@@ -17,8 +17,9 @@ from server_support import Server
 from benchmarks.ws_client import BokehClient, RawSession, find_models
 from leg_sim.server.feed import choose
 from leg_sim.ui import charts, kpis, today
-from leg_sim.ui.feed import FeedBuilder
-from leg_sim.ui.flow_graph import shared_columns
+from leg_sim.ui.dashboard import GRAPH_FRAMES
+from leg_sim.ui.feed import FeedBuilder, encode
+from leg_sim.ui.flow_graph import graph_places, shared_columns
 from leg_sim.ui.readmodel import ReadModel
 
 
@@ -40,6 +41,8 @@ def apply(page: dict, frame: dict) -> dict:
         keep = [i for i, t in enumerate(rows.get("time", [])) if t > last]
         for k in have:
             have[k] = (have[k] + [rows[k][i] for i in keep])[-charts.BUFFER_LENGTH :]
+    if "places" in frame:
+        page["places"] = frame["places"]
     sk = frame.get("sankey", {})
     if "spec" in sk:
         page["sankey"] = json.loads(json.dumps(sk["spec"]))
@@ -67,7 +70,7 @@ def test_the_deltas_of_every_tick_add_up_to_the_full_frame(houses, new_houses, t
     gets in the full frame, also across a change of the house set (and across the 50-house
     line between the detailed graph and the overview)."""
     sim = make_sim(houses=houses, clock={"speed_factor": 600.0})
-    builder = FeedBuilder(ReadModel(sim))
+    builder = FeedBuilder(ReadModel(sim), GRAPH_FRAMES)
     page: dict = {}
     for t in range(ticks):
         if t == change_at:
@@ -82,11 +85,15 @@ def test_the_deltas_of_every_tick_add_up_to_the_full_frame(houses, new_houses, t
 def test_a_frame_carries_what_the_views_show():
     sim = make_sim(houses=8)
     reader = ReadModel(sim)
-    builder = FeedBuilder(reader)
+    builder = FeedBuilder(reader, GRAPH_FRAMES)
     for _ in range(3):
         snap = sim.step()
         frame = builder.frame(snap)
+        assert ("places" in json.loads(frame.delta)) == (snap.tick == 1), "places travel in the delta only when the house set changes"
     full = json.loads(frame.full())
+    # The places of each layout, as the flow graph of a page of that size lays them out.
+    for layout, size in GRAPH_FRAMES.items():
+        assert full["places"][layout] == json.loads(encode(graph_places(snap, *size)[1]))
     assert full["tick"] == snap.tick == frame.tick and full["full"] is True
     assert full["kpis"] == kpis.kpi_values(snap)
     assert full["today"] == today.today_values(reader.today())

@@ -166,15 +166,17 @@ def test_the_live_page_drives_the_shared_simulation_and_follows_it(server):
         box.press("Enter")
         page.wait_for_function(f"() => ({DATA_JS})('leg-graph-mark').x.length == 0", timeout=10_000)
 
-        # A house more from this page: the server takes it, and the page loads the page of the new set.
+        # A house more from this page: the server takes it, and the page lays out the new set in place.
         count_js = f"() => {{ try {{ return ({DATA_JS})('leg-graph-houses').x.length; }} catch (e) {{ return -1; }} }}"
         before = page.evaluate(count_js)
         page.evaluate("() => { window.legMark = 1; }")
         page.locator(".noUi-handle").first.focus()
         page.keyboard.press("ArrowRight")
         assert watcher.read_until(lambda f: f.controls.get("house_count") == before + 1)
-        page.wait_for_function("() => window.legMark === undefined", timeout=30_000)
         page.wait_for_function(f"() => ({count_js})() == {before + 1}", timeout=30_000)
+        page.wait_for_timeout(1500)
+        assert page.evaluate("() => window.legMark") == 1, "the page loaded itself again"
+        assert page.evaluate(f"() => ({DATA_JS})('leg-chart-window').window[0]") == "Today", "the chart's window was lost"
         assert errors == []
         assert get_json(server.base + "/healthz")[1]["sessions"] == 0
         browser.close()

@@ -228,10 +228,13 @@ def test_the_wall_page_follows_the_ticks_and_loads_the_page_of_a_new_house_set(s
             client.replies(1.0)
         finally:
             client.close()
-        # The wall page loads itself again (the mark is gone) and draws the new house.
-        page.wait_for_function("() => window.legMark === undefined", timeout=30_000)
+        # The wall page takes the new set's places from the feed and draws the new house, without a reload (the mark stays).
         page.wait_for_function(f"() => {{ try {{ return ({count_js})() == {before + 1}; }} catch (e) {{ return false; }} }}", timeout=30_000)
-        page.wait_for_function("() => Number(document.body.dataset.feedSeq || -1) > 0", timeout=30_000)
+        seq1 = int(page.evaluate("document.body.dataset.feedSeq"))
+        page.wait_for_function(f"() => Number(document.body.dataset.feedSeq) >= {seq1 + 2}", timeout=30_000)
+        assert page.evaluate("() => window.legMark") == 1, "the wall page loaded itself again"
+        edges = page.evaluate("() => Bokeh.documents[0].get_model_by_name('leg-graph-edges').data")
+        assert len(edges["x0"]) == len(edges["p"]) == before + 2  # one edge per house, and the grid's
         own = re.compile(rf"^(https?|wss?)://127\.0\.0\.1:{server.port}/")
         assert [u for u in requested if not own.match(u) and not u.startswith(("data:", "blob:"))] == []
         assert errors == []

@@ -61,6 +61,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 from leg_sim.engine import CONTROLLED
 from leg_sim.server import admission, backpressure, looplag, session
 from leg_sim.settings import ControlError
+from leg_sim.ui.dashboard import GRAPH_FRAMES
 from leg_sim.ui.feed import FULL_CLOSE, MAX_PAGE_MESSAGES_PER_S, FeedBuilder, Frame, encode, page_request, search_message
 from leg_sim.ui.gate import ChangeGate, refused_count
 from leg_sim.ui.readmodel import ReadModel
@@ -96,7 +97,7 @@ class FeedHub:
 
     def __init__(self, sim: Any):
         self.sim = sim
-        self.builder = FeedBuilder(ReadModel(sim))
+        self.builder = FeedBuilder(ReadModel(sim), GRAPH_FRAMES)
         self.sockets: set[FeedSocket] = set()
         self.latest: Frame | None = None
         self.loop: IOLoop | None = None

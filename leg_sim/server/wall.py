@@ -75,7 +75,7 @@ def build_page(sim: Any, theme_name: str, display: str = "wall") -> tuple[str, s
             dashboard.dispose()
     # Every file from this server, relative to the page (so also under a proxy's path prefix).
     page = buffer.getvalue().replace(CDN_DIST, LOCAL_DIST)
-    script = standalone_script(key, text_font(choice.dark), controls)
+    script = standalone_script(key, text_font(choice.dark), controls, choice.display)
     head, tail = page.rsplit("</body>", 1)
     return f"{head}<script>{script}</script>\n</body>{tail}", key
 

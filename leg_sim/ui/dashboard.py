@@ -31,6 +31,9 @@ TITLE = "LEG-Simulator"
 #: screen gets a larger square and text readable from a distance. [px]
 FRAME_PX, LABEL_PX = 320, 11.0
 WALL_FRAME_PX, WALL_LABEL_PX = 700, 15.0
+#: Frame and label size of the flow graph by page layout: a page built once for every viewer
+#: takes the places of a new house set from the feed, made for its layout. [px]
+GRAPH_FRAMES = {"standard": (FRAME_PX, LABEL_PX), "wall": (WALL_FRAME_PX, WALL_LABEL_PX)}
 
 LEGEND = """
 **Reading the page**

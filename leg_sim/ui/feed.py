@@ -14,8 +14,9 @@ A frame holds, each part only when it changed:
 
 * ``kpis`` and ``today``: the text of every slot of the two number blocks;
 * ``graph``: the flow graph's columns that follow the snapshot (houses, edges,
-  bus and grid); the places of the slots are the page's own (they depend on its
-  frame size) and travel only when the house set changes, with the session;
+  bus and grid); the places of the slots depend on the page's frame size: a
+  session's page gets them from its session, a page built once from ``places``
+  (per layout, in every full frame and in the delta where the house set changed);
 * ``chart``: per chart window, the display bins completed since the previous
   tick (``rows``), or the whole window (``reset``);
 * ``sankey``: a new figure (``spec``) or the restyle of the trace (``restyle``);
@@ -36,6 +37,7 @@ import dataclasses
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -150,10 +152,17 @@ class FeedBuilder:
     ----------
     reader
         What the views may read (the snapshot's history, time zone, pause).
+    graph_frames
+        Layout name -> (frame, label) size of the flow graph of the pages built once
+        (:data:`leg_sim.ui.dashboard.GRAPH_FRAMES`): when the house set changes, the frame
+        carries the places for each (``places``), so such a page needs no reload.
     """
 
-    def __init__(self, reader: ReadModel):
+    def __init__(self, reader: ReadModel, graph_frames: Mapping[str, tuple[float, float]] | None = None):
         self.reader = reader
+        #: Layout name -> (frame, label) size of the flow graph whose places the frames carry. [px]
+        self.graph_frames = dict(graph_frames or {})
+        self._places: dict[str, dict] = {}
         self.seq = 0
         self._last: dict[str, Any] = {}
         self._bins: dict[str, charts.BinStream] | None = None
@@ -220,6 +229,9 @@ class FeedBuilder:
         if new_house_set:
             self._set_key = house_set_key(snap.house_ids)
             delta["set"] = self._set_key
+            self._places = {name: flow_graph.graph_places(snap, *size)[1] for name, size in self.graph_frames.items()}
+            if self._places:
+                delta["places"] = self._places
         self._graph_ids = snap.house_ids
         for key in ("kpis", "today"):
             part = changed(self._last.get(key), parts[key])
@@ -243,7 +255,8 @@ class FeedBuilder:
         self.seq += 1
         head = {"seq": self.seq, "tick": snap.tick, "wall": round(snap.wall_time_s, 3)}
         full_parts = dict(
-            head, full=True, set=self._set_key, kpis=parts["kpis"], today=parts["today"], controls=parts["controls"], graph=graph,
+            head, full=True, set=self._set_key, places=self._places, kpis=parts["kpis"], today=parts["today"], controls=parts["controls"],
+            graph=graph,
             chart={label: tuple(chunks) for label, chunks in self._chunks.items()},
             sankey={"spec": self._sankey_spec} if self._sankey_spec is not None else {},
         )
@@ -460,9 +473,30 @@ function reloadSoon(at_once) {
   keep();
   setTimeout(() => location.reload(), at_once ? 200 + Math.random() * 800 : 1000 + Math.random() * 4000);
 }
+// A page built once, when the house set changes: the places of its layout come with the frame.
+function relayout(places) {
+  const dots = named(NAMES.dots_renderer), labels = named(NAMES.labels_renderer), hubLabels = named(NAMES.hub_labels_renderer);
+  for (const key of ["houses", "edges", "hubs"]) setData(named(NAMES[key]), places[key], true);
+  const font = places.font_px + "px";
+  if (labels != null) labels.glyph.text_font_size = font;
+  if (hubLabels != null) hubLabels.glyph.text_font_size = font;
+  if (dots != null) {
+    const hidden = new Array(NAMES.dots_per_edge * places.edges.x0.length).fill(NaN);
+    setData(dots.data_source, {x: hidden, y: hidden.slice()}, true);
+  }
+  const mark = named(NAMES.mark);
+  if (mark != null) setData(mark, {x: [], y: [], s: []}, true);
+  ownGraph = false;
+}
 function apply(frame) {
-  // A page built for another house set: the server has the page of this one.
-  if (NAMES.set != null && frame.set != null && frame.set !== NAMES.set) { reloadSoon(); return; }
+  if (NAMES.set != null && frame.set != null && frame.set !== NAMES.set) {
+    const places = frame.places == null ? null : frame.places[NAMES.layout];
+    // A page built for another house set: the places of this one come with the frame, or the server has the page of it.
+    if (places == null || frame.graph == null) { reloadSoon(); return; }
+    relayout(places);
+    NAMES.set = frame.set;
+    if (query && socket != null && socket.readyState === 1) socket.send(JSON.stringify({search: query}));
+  }
   if (frame.kpis) fill(NAMES.kpis, frame.kpis);
   if (frame.today) fill(NAMES.today, frame.today);
   if (frame.graph) graph(frame.graph);
@@ -521,12 +555,13 @@ connect();
 """
 
 
-def client_js(house_set: str | None = None, controls: dict | None = None) -> str:
+def client_js(house_set: str | None = None, controls: dict | None = None, layout: str | None = None) -> str:
     """The page script with the model names filled in (see :data:`CLIENT_JS`); `house_set`: the
     key of the house set a page built once for many viewers shows (None for a session's page,
     whose session watches the server: :mod:`leg_sim.ui.reconnect`); such a page shows the
     overlay of that module while its feed stays closed. `controls`: the page's controls that
-    talk over the feed (``Controls.browser_spec``), if any."""
+    talk over the feed (``Controls.browser_spec``), if any; `layout`: such a page's layout
+    (which of the frames' ``places`` it takes)."""
     offline = None if house_set is None else {"text": reconnect.OVERLAY_TEXT, "css": reconnect.OVERLAY_CSS, "after_ms": reconnect.OFFLINE_AFTER_MS}
     names = dict(
         flow_graph.SOURCE_NAMES, kpis=kpis.SOURCE_NAME, today=today.SOURCE_NAME, sankey=sankey.PANE_NAME, own=flow_graph.OWN_TAG, path=FEED_PATH,
@@ -534,7 +569,8 @@ def client_js(house_set: str | None = None, controls: dict | None = None) -> str
         controls=controls or {}, control_tag=CONTROL_TAG, message_tag=MESSAGE_TAG,
         x_range=charts.X_RANGE_NAME, windows={w.label: w.span_s for w in charts.WINDOWS},
         mark=flow_graph.MARK_NAME, search_message_tag=flow_graph.SEARCH_MESSAGE_TAG, max_search=flow_graph.MAX_SEARCH_CHARS,
-        search_tag=flow_graph.SEARCH_TAG, buttons_tag=charts.WINDOW_BUTTONS_TAG,
+        search_tag=flow_graph.SEARCH_TAG, buttons_tag=charts.WINDOW_BUTTONS_TAG, layout=layout,
+        dots_renderer="graph_dots", labels_renderer="graph_labels", hub_labels_renderer="graph_hub_labels", dots_per_edge=flow_graph.DOTS_PER_EDGE,
     )
     return CLIENT_JS % {
         "names": json.dumps(names), "rollover": charts.BUFFER_LENGTH, "overlay_js": reconnect.OVERLAY_JS, "full_close": FULL_CLOSE,
@@ -575,11 +611,12 @@ DRAWN_WAIT_MS = 20_000
 DRAWN_TRIES = 3
 
 
-def standalone_script(house_set: str, textfont: dict, controls: dict | None = None) -> str:
+def standalone_script(house_set: str, textfont: dict, controls: dict | None = None, layout: str = "wall") -> str:
     """The feed script of a page built once for the house set with key `house_set` (see
     :data:`STANDALONE_JS`; the feed id goes where :data:`FEED_ID_SLOT` stands); `controls` as
-    in :func:`client_js`."""
+    and `layout` as in :func:`client_js`."""
     return STANDALONE_JS % {
-        "slot": FEED_ID_SLOT, "textfont": json.dumps(textfont), "client": client_js(house_set, controls), "close_drawer": page.CLOSE_DRAWER_JS,
+        "slot": FEED_ID_SLOT, "textfont": json.dumps(textfont), "client": client_js(house_set, controls, layout),
+        "close_drawer": page.CLOSE_DRAWER_JS,
         "wait_ms": DRAWN_WAIT_MS, "tries": DRAWN_TRIES,
     }

@@ -604,6 +604,47 @@ def search_part(snap: Snapshot, query: str, top_n: int = gl.TOP_N, detail_limit:
     return dict(slot=slot, message=message, graph=graph)
 
 
+def graph_places(snap: Snapshot, frame_px: float, label_px: float, top_n: int = gl.TOP_N, detail_limit: int = gl.DETAIL_LIMIT) -> tuple[Any, dict]:
+    """Where everything of `snap`'s house set sits in a frame of `frame_px` with labels of
+    `label_px` (pure): the layout, and the houses', edges' and hubs' columns that hold places,
+    sizes and markers, with the label font size (``font_px``). The same for every page of one
+    frame size, so a page built once takes them from the feed when the house set changes."""
+    ids = snap.house_ids
+    if len(ids) > detail_limit:
+        id_chars = per_snapshot(snap, "graph.id_chars", lambda: max((len(h) for h in ids), default=1))
+        if snap.measured.any():  # a measured house's label has its mark
+            id_chars = gl.ID_CHARS
+        lay = gl.overview_layout(id_chars, len(ids), top_n, frame_px, label_px)
+        roles = gl.overview_roles(top_n)
+    else:
+        lay = gl.community_layout(tuple(snapshot_house_prefix(snap, i) for i in range(len(ids))), frame_px, label_px)
+        roles = ("house",) * len(ids)
+    k = lay.slot_count
+    seg = lay.edge_segments()
+    share = 0.55  # arrowheads sit at 55 % of the way from the outer end
+    arrow = seg[:, 0] + share * (seg[:, 1] - seg[:, 0])
+    export_angle = np.arctan2(seg[:, 1, 1] - seg[:, 0, 1], seg[:, 1, 0] - seg[:, 0, 0])
+    sizes = [lay.node_px * (1.6 if r in gl.GROUP_ROLES else 1.0) for r in roles]
+    places = dict(
+        edges=dict(
+            x0=pack(seg[:, 0, 0], 1), y0=pack(seg[:, 0, 1], 1), x1=pack(seg[:, 1, 0], 1), y1=pack(seg[:, 1, 1], 1),
+            ax=pack(arrow[:, 0], 1), ay=pack(arrow[:, 1], 1), a0=pack(export_angle, 3), b=[BUS] * k + [GRID],
+        ),
+        houses=dict(
+            x=pack(lay.slot_xy[:, 0], 1), y=pack(lay.slot_xy[:, 1], 1), s=pack(sizes, 1),
+            m=["square" if r in gl.GROUP_ROLES else "circle" for r in roles],
+            lx=pack(lay.label_xy[:, 0], 1), ly=pack(lay.label_xy[:, 1], 1), la=pack(lay.label_angle_rad, 3),
+            al=["left" if left else "right" for left in lay.label_left],
+        ),
+        hubs=dict(
+            x=[float(lay.bus_xy[0]), float(lay.grid_xy[0])], y=[float(lay.bus_xy[1]), float(lay.grid_xy[1])], s=[float(lay.hub_px)] * 2,
+            m=["circle", "square"], name=[BUS, GRID],
+        ),
+        font_px=float(lay.font_px),
+    )
+    return lay, places
+
+
 def shared_columns(snap: Snapshot, top_n: int = gl.TOP_N, detail_limit: int = gl.DETAIL_LIMIT) -> dict[str, dict]:
     """What every session without a search shows of `snap`: the houses', edges' and hubs'
     columns, computed once per snapshot for all sessions."""
@@ -810,48 +851,17 @@ class FlowGraph(View):
         ids = snap.house_ids
         self._ids = ids
         self._overview = len(ids) > self.detail_limit
-        if self._overview:
-            id_chars = per_snapshot(snap, "graph.id_chars", lambda: max((len(h) for h in ids), default=1))
-            if snap.measured.any():  # a measured house's label has its mark
-                id_chars = gl.ID_CHARS
-            lay = gl.overview_layout(id_chars, len(ids), self.top_n, self.frame_px, self.label_px)
-            roles = gl.overview_roles(self.top_n)
-        else:
-            lay = gl.community_layout(tuple(snapshot_house_prefix(snap, i) for i in range(len(ids))), self.frame_px, self.label_px)
-            roles = ("house",) * len(ids)
+        lay, places = graph_places(snap, self.frame_px, self.label_px, self.top_n, self.detail_limit)
         self._layout = lay
         font = f"{lay.font_px:g}px"
         self._house_text.glyph.text_font_size = font
         self._hub_text.glyph.text_font_size = font
-        k = lay.slot_count
-        seg = lay.edge_segments()
-        share = 0.55  # arrowheads sit at 55 % of the way from the outer end
-        arrow = seg[:, 0] + share * (seg[:, 1] - seg[:, 0])
-        export_angle = np.arctan2(seg[:, 1, 1] - seg[:, 0, 1], seg[:, 1, 0] - seg[:, 0, 0])
-        sizes = [lay.node_px * (1.6 if r in gl.GROUP_ROLES else 1.0) for r in roles]
-        markers = ["square" if r in gl.GROUP_ROLES else "circle" for r in roles]
         columns = self._columns(snap)
-        self.edges.replace(
-            dict(
-                x0=pack(seg[:, 0, 0], 1), y0=pack(seg[:, 0, 1], 1), x1=pack(seg[:, 1, 0], 1), y1=pack(seg[:, 1, 1], 1),
-                ax=pack(arrow[:, 0], 1), ay=pack(arrow[:, 1], 1), a0=pack(export_angle, 3), b=[BUS] * k + [GRID], **columns["edges"],
-            )
-        )
-        self.houses.replace(
-            dict(
-                x=pack(lay.slot_xy[:, 0], 1), y=pack(lay.slot_xy[:, 1], 1), s=pack(sizes, 1), m=markers,
-                lx=pack(lay.label_xy[:, 0], 1), ly=pack(lay.label_xy[:, 1], 1), la=pack(lay.label_angle_rad, 3),
-                al=["left" if left else "right" for left in lay.label_left], **columns["houses"],
-            )
-        )
-        self.hubs.replace(
-            dict(
-                x=[lay.bus_xy[0], lay.grid_xy[0]], y=[lay.bus_xy[1], lay.grid_xy[1]], s=[lay.hub_px, lay.hub_px],
-                m=["circle", "square"], name=[BUS, GRID], **columns["hubs"],
-            )
-        )
+        self.edges.replace(dict(places["edges"], **columns["edges"]))
+        self.houses.replace(dict(places["houses"], **columns["houses"]))
+        self.hubs.replace(dict(places["hubs"], **columns["hubs"]))
         self.mark.replace(columns["mark"])
-        hidden = [math.nan] * (DOTS_PER_EDGE * (k + 1))
+        hidden = [math.nan] * (DOTS_PER_EDGE * (lay.slot_count + 1))
         self.dots.data = dict(x=list(hidden), y=list(hidden))
 
     # ------------------------------------------------------------------ columns
