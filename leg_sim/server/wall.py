@@ -1,20 +1,22 @@
-"""``GET /wall``: the wall screen as one page for every viewer, built once, not once per viewer.
+"""``GET /live`` and ``GET /wall``: the dashboard as one page for every viewer, built once, not once per viewer.
 
-A wall screen has nothing to click: all it shows moves with the ticks, and the
-shared feed (:mod:`leg_sim.server.feed`) brings every tick to the page's own
-Bokeh models in the browser. Such a page needs no Bokeh session of its own. So
-the wall page is built once per theme and house set, with the same views and
-layout as ``/main?display=wall``, saved as standalone HTML (Panel's ``save``,
-with this server's own script and style files), and every request gets those
-bytes with a fresh signed feed id in them. Opening one costs the server a copy
-of the bytes and one feed socket, not a page build (0.5-0.75 s of CPU and
-about 16,000 objects that a later collection has to free; BENCHMARKS.md).
+The shared feed (:mod:`leg_sim.server.feed`) brings every tick to the page's own
+Bokeh models in the browser, and the live page's controls, chart buttons and
+search talk to the server over that feed too. Such a page needs no Bokeh
+session of its own. So each page is built once per layout (``standard`` at
+``/live``, ``wall`` at ``/wall``), theme and house set, with the same views and
+layout as a session's page, saved as standalone HTML (Panel's ``save``, with
+this server's own script and style files), and every request gets those bytes
+with a fresh signed feed id in them. Opening one costs the server a copy of the
+bytes and one feed socket, not a page build (0.5-0.75 s of CPU and about 16,000
+objects that a later collection has to free; BENCHMARKS.md).
 
-* ``?theme=dark|light`` chooses the theme (else the config's ``display.theme``).
+* ``?theme=dark|light`` chooses the theme (else the config's ``display.theme``);
+  ``/live?display=wall`` and a read-only server's ``/live`` give the wall layout.
 * A new house set: the feed's frames carry the house set's key
-  (:func:`leg_sim.ui.feed.house_set_key`); a page whose key differs loads itself
-  again and gets the page of the new set, built on the first such request.
-* Limits: each open wall page's feed counts against the session cap and the
+  (:func:`leg_sim.ui.feed.house_set_key`) and its places for each layout; an open
+  page lays its graph out again, and the next request builds the page of the new set.
+* Limits: each open page's feed counts against the session cap and the
   per-address share like a session (:mod:`leg_sim.server.admission`); a full
   server answers with the same page that retries by itself.
 """

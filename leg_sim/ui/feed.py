@@ -26,9 +26,10 @@ A frame holds, each part only when it changed:
 ``seq`` numbers the frames; a delta applies to a page that holds frame
 ``prev``, any other page gets the full frame. ``set`` is the house set's key
 (:func:`house_set_key`), in every full frame and in the delta where the set
-changed: a page built once for many viewers (``/wall``,
-:mod:`leg_sim.server.wall`) loads itself again when its set is not the feed's.
-No Panel here: the feed is the same for every session.
+changed: a page built once for many viewers (``/live``, ``/wall``,
+:mod:`leg_sim.server.wall`) whose set is not the feed's lays its graph out again
+from ``places`` (or, without places for its layout, loads itself again).
+No Panel here: the feed is the same for every page.
 """
 
 from __future__ import annotations
