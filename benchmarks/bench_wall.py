@@ -34,6 +34,7 @@ import argparse
 import concurrent.futures
 import contextlib
 import json
+import multiprocessing
 import re
 import sys
 import tempfile
@@ -41,6 +42,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import psutil
 import websocket
@@ -65,8 +67,8 @@ class Screen:
 
     def __init__(self, base: str, receiver: Receiver, timeout_s: float, path: str = "/wall"):
         self.first = threading.Event()
-        self.latencies_s: list[float] = []
-        self.ticks_seen: list[float] = []
+        #: (tick stamp, received) of every frame, epoch [s].
+        self.arrivals: list[tuple[float, float]] = []
         self.error: str | None = None
         with urllib.request.urlopen(base + path, timeout=timeout_s) as r:
             feed_id = FEED_ID.search(r.read().decode()).group(1)
@@ -76,10 +78,9 @@ class Screen:
 
     def _on_frame(self, data: str | bytes, received_s: float) -> None:
         frame = json.loads(data)
-        wall_s = float(frame["wall"])
-        if self.first.is_set():
-            self.latencies_s.append(received_s - wall_s)
-        self.ticks_seen.append(wall_s)
+        if "wall" not in frame:  # a reply to this page alone, not a tick
+            return
+        self.arrivals.append((float(frame["wall"]), received_s))
         self.first.set()
 
     def _on_error(self, message: str) -> None:
@@ -90,12 +91,45 @@ class Screen:
             self.ws.close()
 
 
+def latencies_in(arrivals: list[list[tuple[float, float]]], start_wall_s: float, end_wall_s: float) -> list[float]:
+    """Receive latencies [s] of the frames of ticks stamped within the window, each screen's first frame (its full one) left out."""
+    return [r - w for screen in arrivals for (w, r) in screen[1:] if start_wall_s <= w <= end_wall_s]
+
+
+def client_process(base: str, path: str, count: int, timeout_s: float, go: Any, stop: Any, out: Any) -> None:
+    """One client process (``--client-procs``): when `go` is set, opens `count` screens with its
+    own receiver thread, reports ``("open", screens with a frame, failures)``, reads until `stop`
+    is set, then reports ``("done", arrivals per screen, screens with an error)``."""
+    go.wait()
+    failures: list[str] = []
+    with Receiver() as receiver:
+
+        def open_one(_: int) -> Screen | None:
+            try:
+                return Screen(base, receiver, timeout_s, path)
+            except Exception as exc:  # reported to the parent
+                failures.append(f"{type(exc).__name__}: {exc}")
+                return None
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, 20 // 4)) as pool:
+            opened = [sc for sc in pool.map(open_one, range(count)) if sc is not None]
+        deadline = time.monotonic() + timeout_s
+        first = sum(sc.first.wait(max(deadline - time.monotonic(), 0.1)) for sc in opened)
+        out.put(("open", first, failures[:3]))
+        stop.wait()
+        out.put(("done", [list(sc.arrivals) for sc in opened], sum(1 for sc in opened if sc.error)))
+        for sc in opened:
+            sc.close()
+
+
 def cpu_s(proc: psutil.Process) -> float:
     t = proc.cpu_times()
     return t.user + t.system
 
 
-def scenario(screens: int, seconds: float, with_browser: bool, cold: bool = False, timeout_s: float = 120.0, path: str = "/wall") -> dict:
+def scenario(
+    screens: int, seconds: float, with_browser: bool, cold: bool = False, timeout_s: float = 120.0, path: str = "/wall", client_procs: int = 1
+) -> dict:
     config = {"houses": 20, "update_interval_ms": 1000, "clock": DAY}
     with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), config, quick_cleanup=False) as srv, Receiver() as receiver:
         proc = psutil.Process(srv.proc.pid)
@@ -108,6 +142,18 @@ def scenario(screens: int, seconds: float, with_browser: bool, cold: bool = Fals
             time.sleep(1.0)
         rss0_mb = proc.memory_info().rss / 2**20
         failures: list[str] = []
+        opened: list[Screen] = []
+        children: list[Any] = []
+        ctx = multiprocessing.get_context("spawn")
+        go, stop, out = ctx.Event(), ctx.Event(), ctx.Queue()
+        if client_procs > 1:
+            # Each process opens its share of the screens and reads them on its own thread, started
+            # (and its imports done) before the clock runs.
+            shares = [screens // client_procs + (1 if i < screens % client_procs else 0) for i in range(client_procs)]
+            children = [ctx.Process(target=client_process, args=(srv.base, path, n, timeout_s, go, stop, out), daemon=True) for n in shares]
+            for child in children:
+                child.start()
+            time.sleep(5.0)
 
         def open_one(_: int) -> Screen | None:
             try:
@@ -117,13 +163,21 @@ def scenario(screens: int, seconds: float, with_browser: bool, cold: bool = Fals
                 return None
 
         cpu1, t1 = cpu_s(proc), time.monotonic()
-        with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
-            opened = [s for s in pool.map(open_one, range(screens)) if s is not None]
-        first = sum(s.first.wait(max(timeout_s - (time.monotonic() - t1), 0.1)) for s in opened)
+        if children:
+            go.set()
+            first = 0
+            for _ in children:
+                _, got, child_failures = out.get(timeout=timeout_s + 30)
+                first += got
+                failures.extend(child_failures)
+        else:
+            with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+                opened = [s for s in pool.map(open_one, range(screens)) if s is not None]
+            first = sum(s.first.wait(max(timeout_s - (time.monotonic() - t1), 0.1)) for s in opened)
         open_s = time.monotonic() - t1
         open_cpu_ms = (cpu_s(proc) - cpu1) * 1000.0 / max(first, 1)
         result: dict = {"screens": screens, "build_cpu_ms": build_cpu_ms, "opened": first, "open_s": open_s,
-                        "open_cpu_ms": open_cpu_ms,
+                        "open_cpu_ms": open_cpu_ms, "client_procs": client_procs,
                         "failures": failures[:3]}
         try:
             if first < screens:
@@ -135,7 +189,6 @@ def scenario(screens: int, seconds: float, with_browser: bool, cold: bool = Fals
             if with_browser:
                 watcher.start()
                 time.sleep(5.0)  # the page has loaded and its feed is open
-            marks = [len(s.latencies_s) for s in opened]
             cpu2, t2, wall2 = cpu_s(proc), time.monotonic(), time.time()
             time.sleep(seconds)
             cpu3, t3, wall3 = cpu_s(proc), time.monotonic(), time.time()
@@ -144,12 +197,20 @@ def scenario(screens: int, seconds: float, with_browser: bool, cold: bool = Fals
             if with_browser:
                 watcher.join(seconds + 60)
             health = get_json(srv.base + "/healthz", timeout_s=30)[1]
-            lat = [x for s, k in zip(opened, marks, strict=True) for x in s.latencies_s[k:]]
-            sent, missing, screens_missing = ticks_missing([set(s.ticks_seen) for s in opened], wall2, wall3)
+            arrivals = [list(sc.arrivals) for sc in opened]
+            errors = sum(1 for sc in opened if sc.error)
+            if children:
+                stop.set()
+                for _ in children:
+                    _, child_arrivals, child_errors = out.get(timeout=60)
+                    arrivals.extend(child_arrivals)
+                    errors += child_errors
+            lat = latencies_in(arrivals, wall2, wall3)
+            sent, missing, screens_missing = ticks_missing([{w for w, _ in screen} for screen in arrivals], wall2, wall3)
             result.update(
                 p50_ms=percentile(lat, 50) * 1000.0, p95_ms=percentile(lat, 95) * 1000.0, samples=len(lat),
                 cpu_pct=(cpu3 - cpu2) / (t3 - t2) * 100.0, ticks_sent=sent, ticks_missing=missing, screens_missing=screens_missing,
-                mb_per_screen=(rss_mb - rss0_mb) / screens, rss_mb=rss_mb, errors=sum(1 for s in opened if s.error),
+                mb_per_screen=(rss_mb - rss0_mb) / screens, rss_mb=rss_mb, errors=errors,
                 loop_lag_ms=health.get("event_loop_lag_ms"), gc_pause_ms=health.get("gc_pause_ms"), sessions=health.get("sessions"),
                 feed_delay_ms=health.get("feed_delay_ms"),
                 wall_feeds=health.get("wall_feeds"), pages_built=health.get("wall_pages_built"),
@@ -159,8 +220,13 @@ def scenario(screens: int, seconds: float, with_browser: bool, cold: bool = Fals
             )
             return result
         finally:
-            for s in opened:
-                s.close()
+            stop.set()
+            for child in children:
+                child.join(30)
+                if child.is_alive():
+                    child.kill()
+            for sc in opened:
+                sc.close()
 
 
 def main(argv=None) -> int:
@@ -170,13 +236,15 @@ def main(argv=None) -> int:
     ap.add_argument("--browser", action="store_true", help="also one Chromium page of the same kind: its tick-to-screen latency")
     ap.add_argument("--page", choices=["wall", "live"], default="wall", help="the page the screens open: /wall, or /live (with controls)")
     ap.add_argument("--cold", action="store_true", help="no page built before the screens open, as after a restart: the first request builds it")
+    ap.add_argument("--client-procs", type=int, default=1, help="client processes that share the screens (one receiver thread each)")
     args = ap.parse_args(argv)
-    print(f"machine: {psutil.cpu_count()} cores; 20 houses, 1 s interval; {args.seconds:.0f} s per size; page /{args.page}")
+    print(f"machine: {psutil.cpu_count()} cores; 20 houses, 1 s interval; {args.seconds:.0f} s per size; page /{args.page}; "
+          f"{max(1, args.client_procs)} client process(es)")
     print("| screens | all open | CPU per screen opened | feed p50 / p95 (client) | server: tick → last feed written | CPU | ticks lost "
           "| MB per screen | loop lag | GC pause | sessions | Chromium p50 / p95 |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n in args.screens:
-        r = scenario(n, args.seconds, args.browser, args.cold, path="/" + args.page)
+        r = scenario(n, args.seconds, args.browser, args.cold, path="/" + args.page, client_procs=max(1, args.client_procs))
         if "broken" in r:
             print(f"| {n} | BROKEN: {r['broken']}; {r['failures']} |")
             return 1
