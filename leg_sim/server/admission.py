@@ -276,7 +276,8 @@ def wall_address(path: str, query: str, page: str = "wall") -> str:
     """Where a request for the page at `path` with `query` finds the page `page` built once for
     every viewer (pure): next to the page, relative, so a proxy's path prefix stays; the query
     goes along."""
-    target = f"../{page}" if path.endswith("/") else page
+    # "/main/" is a folder one level down; "/" (the root, also under a proxy's prefix) is not.
+    target = f"../{page}" if path.endswith("/") and path != "/" else page
     return f"{target}?{query}" if query else target
 
 
