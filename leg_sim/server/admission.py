@@ -25,11 +25,12 @@ and their pace. The cap never exceeds what the process's file-descriptor limit
 allows (two websockets per session, :data:`FDS_PER_SESSION`), so a server
 under a low limit refuses pages with that page rather than failing to accept
 connections. Pages being built when the cap is reached (at most the burst)
-still open. A wall screen (``/wall``, :mod:`leg_sim.server.wall`) holds no session, but its
-feed holds a place while it is open (:func:`held_places`), and its page request is refused
-in the same way (:func:`refuse_when_full`); it is not paced, as it builds nothing. A request
-for a session's page that would show the wall layout is sent to ``/wall`` instead
-(:func:`wall_address`).
+still open. A page built once (``/live``, ``/wall``, :mod:`leg_sim.server.pages`) holds no
+session, but its feed holds a place while it is open (:func:`held_places`), and its page
+request is refused in the same way (:func:`refuse_when_full`); it is not paced, as it builds
+nothing per viewer. A request for the dashboard (``/``, ``/main``) is sent to ``/wall`` when it
+would show the wall layout, else to ``/live``, unless ``?session=1`` asks for a page with a
+session of its own (:func:`wall_address`, :data:`SESSION_ARG`).
 
 One client address may hold only part of that (:func:`max_per_address_from`,
 ``LEG_MAX_SESSIONS_PER_ADDRESS``, by default half the cap, rounded up; per
@@ -296,7 +297,7 @@ def _shows_the_wall(handler: Any) -> bool:
 
 def _admitted(get: Any, wall_page: bool = False) -> Any:
     async def guarded(self: Any, *args: Any, **kwargs: Any) -> None:
-        # A viewer gets a page built once for every viewer (leg_sim.server.wall), not a session:
+        # A viewer gets a page built once for every viewer (leg_sim.server.pages), not a session:
         # the wall page, or the live page unless a session is asked for.
         if wall_page and _shows_the_wall(self):
             self.redirect(wall_address(self.request.path, self.request.query))

@@ -12,7 +12,7 @@ new one and catches up with a full frame.
 Who may connect: a page of a live session of this server (the ``id`` query
 argument is that session's signed id, handed to the page's script when the
 page was built), or a page this server built without a session (``/wall``,
-:mod:`leg_sim.server.wall`: an id signed with the server's secret, fresh for
+:mod:`leg_sim.server.pages`: an id signed with the server's secret, fresh for
 each request of the page), from an allowed origin (the same list as the
 dashboard's websocket), with an Origin header. The feed of a page without a
 session holds a place of the session cap and of its address's share while it

@@ -26,7 +26,7 @@ from prometheus_client import CollectorRegistry, ProcessCollector, generate_late
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from leg_sim.server import admission, cluster, feed, mqtt_link, session, wall
+from leg_sim.server import admission, cluster, feed, mqtt_link, pages, session
 from leg_sim.ui import gate
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -73,8 +73,8 @@ class ServerCollector(Collector):
             _counter("leg_pages_refused_address", "Page requests refused because their address held its share of sessions",
                      admission.address_refused[0]),
             _gauge("leg_max_sessions_per_address", "Most sessions one client address holds", admission.max_per_address),
-            _gauge("leg_wall_feeds", "Open feeds of wall pages (pages without a session)", feed.standalone_feeds()),
-            _counter("leg_wall_pages_built", "Wall pages built (once per theme and house set)", wall.built_count[0]),
+            _gauge("leg_wall_feeds", "Open feeds of pages built once, live and wall (pages without a session)", feed.standalone_feeds()),
+            _counter("leg_wall_pages_built", "Pages built once for every viewer (once per layout, theme and house set)", pages.built_count[0]),
         ]
         hub = feed.hub()
         if hub is not None:

@@ -7,8 +7,9 @@
   tick and time) and the body says so (``downsampled``); a bad N gets 400 with
   a JSON error.
 * ``GET /metrics`` — the server in the Prometheus text format (:mod:`leg_sim.server.metrics`).
-* ``/feed?id=<session id>`` — the websocket of a page's frames (:mod:`leg_sim.server.feed`).
-* ``GET /wall`` — the wall screen, one page for every viewer, no session per viewer (:mod:`leg_sim.server.wall`).
+* ``/feed?id=<page id>`` — the websocket of a page's frames, and of the live page's controls and search (:mod:`leg_sim.server.feed`).
+* ``GET /live``, ``GET /wall`` — the dashboard with its controls and the wall screen, each one page
+  for every viewer, no session per viewer (:mod:`leg_sim.server.pages`).
 * ``GET /healthz`` — loop health (the policy is ``Simulation.health``: stale after
   5 intervals and at least 2 s), tick lag, sessions, open feeds, the server's memory and the
   event loop's longest lag of the last minute; 503
@@ -35,7 +36,7 @@ import pandas as pd
 from tornado.ioloop import IOLoop
 from tornado.web import RequestHandler
 
-from leg_sim.server import admission, backpressure, cluster, feed, looplag, metrics, mqtt_link, session, wall
+from leg_sim.server import admission, backpressure, cluster, feed, looplag, metrics, mqtt_link, pages, session
 from leg_sim.server.engine_host import start_simulation
 from leg_sim.snapshot import json_float
 
@@ -80,7 +81,7 @@ def health(sim: Any) -> tuple[int, dict]:
     the_hub = feed.hub()
     body["feeds"] = len(the_hub.sockets) if the_hub is not None else 0
     body["wall_feeds"] = feed.standalone_feeds()
-    body["wall_pages_built"] = wall.built_count[0]
+    body["wall_pages_built"] = pages.built_count[0]
     the_link = mqtt_link.link()
     if the_link is not None:
         body["mqtt"] = the_link.health()
@@ -248,6 +249,6 @@ ROUTES = [
     (r"/healthz/?", HealthHandler),
     (r"/feed/?", feed.FeedSocket),
     (r"/metrics/?", MetricsHandler),
-    (r"/wall/?", wall.WallHandler),
-    (r"/live/?", wall.WallHandler, {"display": "standard"}),
+    (r"/wall/?", pages.PageHandler),
+    (r"/live/?", pages.PageHandler, {"display": "standard"}),
 ]

@@ -297,7 +297,7 @@ class CommunityChart(View):
     choosable = param.Boolean(default=True, doc="Show the window buttons (a wall screen has nothing to click).")
     in_browser = param.Boolean(
         default=False, constant=True,
-        doc="A page without a session (leg_sim.server.wall): the buttons switch the window in the browser, which asks its feed for the whole window.",
+        doc="A page without a session (server.pages): the buttons switch the window in the browser, which asks its feed for the whole window.",
     )
 
     def build(self) -> Any:

@@ -125,7 +125,7 @@ class Controls(View):
     target = param.ClassSelector(class_=Simulation, doc="The shared simulation whose live parameters the widgets set.")
     in_browser = param.Boolean(
         default=False, constant=True,
-        doc="Widgets of a page without a session (leg_sim.server.wall): they send their changes over the page's feed and "
+        doc="Widgets of a page without a session (leg_sim.server.pages): they send their changes over the page's feed and "
         "follow the feed's frames; no watcher here.",
     )
 

@@ -52,7 +52,7 @@ class Dashboard(pn.viewable.Viewer):
     choice = param.ClassSelector(class_=PageChoice, default=PageChoice(), doc="Layout and theme of this session's page.")
     shared = param.Boolean(
         default=False, constant=True,
-        doc="A page built once for every viewer (leg_sim.server.wall): no watcher on the simulation; its controls and chart "
+        doc="A page built once for every viewer (leg_sim.server.pages): no watcher on the simulation; its controls and chart "
         "buttons work in the browser and talk over the page's feed (a wall page has none).",
     )
 

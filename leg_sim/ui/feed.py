@@ -27,7 +27,7 @@ A frame holds, each part only when it changed:
 ``prev``, any other page gets the full frame. ``set`` is the house set's key
 (:func:`house_set_key`), in every full frame and in the delta where the set
 changed: a page built once for many viewers (``/live``, ``/wall``,
-:mod:`leg_sim.server.wall`) whose set is not the feed's lays its graph out again
+:mod:`leg_sim.server.pages`) whose set is not the feed's lays its graph out again
 from ``places`` (or, without places for its layout, loads itself again).
 No Panel here: the feed is the same for every page.
 """
@@ -579,7 +579,7 @@ def client_js(house_set: str | None = None, controls: dict | None = None, layout
     }
 
 
-#: The script of a page without a session (:mod:`leg_sim.server.wall`): waits until BokehJS has
+#: The script of a page without a session (:mod:`leg_sim.server.pages`): waits until BokehJS has
 #: made and drawn the page's document (a model changed while its view is being built can leave
 #: that view broken), then runs :data:`CLIENT_JS` with the feed id the server filled in. A page
 #: whose drawing has not finished after DRAWN_WAIT_MS (a view that fails while it is drawn leaves

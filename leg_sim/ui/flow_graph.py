@@ -681,7 +681,7 @@ class FlowGraph(View):
     )
     in_browser = param.Boolean(
         default=False, constant=True,
-        doc="A page without a session (leg_sim.server.wall): the search box sends its query over the page's feed, which answers with the ring, "
+        doc="A page without a session (leg_sim.server.pages): the search box sends its query over the page's feed, which answers with the ring, "
         "the message and (in the overview) the slots.",
     )
 

@@ -9,7 +9,7 @@ while the page was open), the page reloads itself and gets a new session.
 A stalled but reachable server (HTTP 503) is not "gone": the page keeps
 showing its numbers and the KPI clock shows their age.
 
-The wall page, built once for every viewer (:mod:`leg_sim.server.wall`), does
+The wall page, built once for every viewer (:mod:`leg_sim.server.pages`), does
 not poll: its feed socket tells it the server is gone, and it shows the same
 overlay (:data:`OVERLAY_TEXT`, :data:`OVERLAY_CSS`) once the feed has been
 closed for :data:`OFFLINE_AFTER_MS` (:mod:`leg_sim.ui.feed`).

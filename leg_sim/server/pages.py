@@ -109,7 +109,7 @@ def _built(key: tuple[str, str, str], done: asyncio.Future) -> None:
     _pages[(key[0], key[1], set_key)] = page
 
 
-class WallHandler(RequestHandler):
+class PageHandler(RequestHandler):
     """GET and HEAD ``/wall`` and ``/live``: the page (see the module docstring)."""
 
     def initialize(self, display: str = "wall") -> None:
