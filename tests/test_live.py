@@ -7,6 +7,7 @@ Raw clients on real servers on loopback, then the page in a real Chromium.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import time
@@ -142,6 +143,22 @@ def test_the_live_page_drives_the_shared_simulation_and_follows_it(server):
         said = page.locator(".leg-message").first.get_by_text("1.5 was not applied")
         said.wait_for(timeout=10_000)
         assert "allowed: integer 1 to 200" in said.text_content()
+
+        # A dragged slider: the frames do not set it back while it moves, and the server ends at its last value.
+        handle = page.locator(".noUi-handle").nth(2)  # the third slider: flex load probability
+        track = page.locator(".noUi-target").nth(2).bounding_box()
+        box = handle.bounding_box()
+        x0, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(x0, y)
+        page.mouse.down()
+        seen = []
+        for i in range(1, 21):
+            page.mouse.move(x0 + i * (track["x"] + track["width"] - x0) / 20, y)
+            page.wait_for_timeout(50)
+            seen.append(page.evaluate(TAGGED_JS, ["leg-control:flex_load_probability", "value"]))
+        page.mouse.up()
+        assert all(b >= a for a, b in itertools.pairwise(seen)), f"the slider jumped back while dragged: {seen}"
+        assert watcher.read_until(lambda f: f.controls.get("flex_load_probability") == seen[-1], 10), (seen[-1], watcher.controls)
 
         # The chart's window: the page asks for the whole window and shows it.
         page.get_by_role("button", name="1 h").click()

@@ -55,6 +55,9 @@ FEED_PATH = "feed"
 FULL_CLOSE = 1013
 #: Longest wait of a page before it tries its feed again (but after a FULL_CLOSE). [ms]
 MAX_RETRY_MS = 4000
+#: How long after its viewer last moved a control a page without a session shows the server's
+#: value of it again (a dragged slider's values are applied a quarter second apart). [ms]
+CONTROL_SETTLE_MS = 1500
 #: Where a page built once for many viewers gets each request's feed id (:func:`standalone_script`).
 FEED_ID_SLOT = "__LEG_FEED_ID__"
 
@@ -375,9 +378,12 @@ function showControl(name, value) {
     }
   } finally { applying = false; }
 }
+// A control its viewer is moving is not set back from the frames meanwhile (the server applies a
+// dragged slider's values a quarter second apart): it takes the server's value once left alone.
+const touched = {};
 function controls(part) {
   Object.assign(controlState, part);
-  for (const name of Object.keys(part)) showControl(name, part[name]);
+  for (const name of Object.keys(part)) if (touched[name] == null) showControl(name, part[name]);
   const speed = controlsByName().speed_factor;
   if (speed != null && controlState.clock_mode != null) speed.setv({disabled: controlState.clock_mode !== "accelerated"}, {sync: false});
 }
@@ -405,6 +411,8 @@ window.legControl = (name, model) => {
   if (applying) return;
   const value = readControl(name, model);
   if (value === undefined) return;
+  clearTimeout(touched[name]);
+  touched[name] = setTimeout(() => { delete touched[name]; showControl(name, controlState[name]); }, %(settle_ms)d);
   // A dragged slider: the newest value, at most one message per control every 100 ms.
   outbox[name] = value;
   if (outboxTimer == null) outboxTimer = setTimeout(flushControls, 100);
@@ -575,7 +583,7 @@ def client_js(house_set: str | None = None, controls: dict | None = None, layout
     )
     return CLIENT_JS % {
         "names": json.dumps(names), "rollover": charts.BUFFER_LENGTH, "overlay_js": reconnect.OVERLAY_JS, "full_close": FULL_CLOSE,
-        "max_retry_ms": MAX_RETRY_MS,
+        "max_retry_ms": MAX_RETRY_MS, "settle_ms": CONTROL_SETTLE_MS,
     }
 
 
