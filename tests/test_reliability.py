@@ -15,7 +15,14 @@ from server_support import Server, get_json
 from test_engine import check_invariants
 
 from benchmarks.ws_client import BokehClient, open_and_close_sessions
-from leg_sim.server.session import COLLECT_AFTER_CLOSED, COLLECT_EVERY_S, COLLECT_LOOP_SHARE, collect_due, collect_wait_s
+from leg_sim.server.session import (
+    COLLECT_AFTER_CLOSED,
+    COLLECT_AFTER_CLOSED_FEEDS,
+    COLLECT_EVERY_S,
+    COLLECT_LOOP_SHARE,
+    collect_due,
+    collect_wait_s,
+)
 
 pytestmark = pytest.mark.server
 
@@ -126,6 +133,19 @@ def test_closed_sessions_wait_for_one_collection_unless_no_page_is_open_or_the_c
     assert not collect_due(COLLECT_AFTER_CLOSED - 1, 1, cap)
     assert collect_due(COLLECT_AFTER_CLOSED, 400, cap) and collect_due(COLLECT_AFTER_CLOSED + 5, 1, cap)
     assert collect_due(1, cap - 1, cap) and not collect_due(1, cap - 2, cap)  # new pages wait for that memory
+
+
+@given(closed=st.integers(0, 5000), open_feeds=st.integers(0, 1000), open_sessions=st.integers(0, 3))
+def test_closed_feeds_of_pages_built_once_wait_until_no_page_is_open_or_many_wait(closed, open_feeds, open_sessions):
+    """What a closed feed leaves is a few kB: it waits for a moment with nobody watching, or for
+    COLLECT_AFTER_CLOSED_FEEDS of them; no closed session waits here."""
+    due = collect_due(0, open_sessions, 600, closed, open_feeds)
+    if closed == 0:
+        assert not due
+    elif open_feeds == 0 and open_sessions == 0:
+        assert due
+    else:
+        assert due == (closed >= COLLECT_AFTER_CLOSED_FEEDS)
 
 
 @given(uncollected=st.integers(0, 1000), open_sessions=st.integers(0, 1000), cap=st.integers(1, 1000))

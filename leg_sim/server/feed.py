@@ -46,6 +46,7 @@ updates its page itself again.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import threading
 import time
@@ -73,6 +74,28 @@ POLICY_CLOSE = 1008
 
 #: Open feeds of pages without a session (``/wall``); event loop only.
 _standalone: set[FeedSocket] = set()
+
+
+#: Seconds after a feed of a page built once opened until the open feeds are frozen (feeds that
+#: open together are frozen together). [s]
+FREEZE_AFTER_OPEN_S = 2.0
+_freeze_waiting = [False]
+
+
+def freeze_open_feeds_soon() -> None:
+    """Event loop: in :data:`FREEZE_AFTER_OPEN_S`, collect what is not frozen yet and freeze what is
+    left (the open feeds), so the collector's regular full scans no longer go over them; see
+    :data:`leg_sim.server.session.COLLECT_AFTER_CLOSED_FEEDS` for what a closed one leaves."""
+    if _freeze_waiting[0]:
+        return
+    _freeze_waiting[0] = True
+
+    def freeze() -> None:
+        _freeze_waiting[0] = False
+        gc.collect()  # only what is not frozen: the feeds opened since the last freeze, and this second's garbage
+        gc.freeze()
+
+    IOLoop.current().call_later(FREEZE_AFTER_OPEN_S, freeze)
 
 
 def standalone_feeds(key: str | None = None) -> int:
@@ -230,6 +253,7 @@ class FeedSocket(WebSocketHandler):
                 return
             self.address_key = key
             _standalone.add(self)
+            freeze_open_feeds_soon()
         else:
             self.bridge = bridge
             bridge.feed_opened()
@@ -311,7 +335,10 @@ class FeedSocket(WebSocketHandler):
         if self._gate_timer is not None:
             IOLoop.current().remove_timeout(self._gate_timer)
             self._gate_timer = None
-        _standalone.discard(self)
+        if self in _standalone:
+            _standalone.discard(self)
+            session.uncollected_feeds[0] += 1
+            session.collect_closed_sessions()
         the_hub = hub()
         if the_hub is not None:
             the_hub.discard(self)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import gc
+import logging
 import time
 
 #: Timer period. [s]
@@ -25,11 +26,17 @@ PERIOD_S = 0.05
 #: Span over which the largest lag is reported. [s]
 WINDOW_S = 60.0
 
+log = logging.getLogger("leg_sim.server")
+
 _per_second: collections.deque[tuple[int, float]] = collections.deque(maxlen=int(WINDOW_S) + 1)
 _gc_per_second: collections.deque[tuple[int, float]] = collections.deque(maxlen=int(WINDOW_S) + 1)
 _feed_per_second: collections.deque[tuple[int, float]] = collections.deque(maxlen=int(WINDOW_S) + 1)
 _gc_started = [0.0]
 _started = [False]
+#: A collection at least this long (the target) is logged as a warning, one line per LONG_GC_LOG_EVERY_S at most, with its generation. [ms]
+LONG_GC_MS = 100.0
+LONG_GC_LOG_EVERY_S = 60.0
+_long_gc_logged = [-LONG_GC_LOG_EVERY_S]
 
 
 def _note(ring: collections.deque[tuple[int, float]], value_s: float, now_s: float) -> None:
@@ -80,7 +87,15 @@ def _on_gc(phase: str, info: dict) -> None:
     if phase == "start":
         _gc_started[0] = now
     elif _gc_started[0]:
-        _note(_gc_per_second, now - _gc_started[0], time.monotonic())
+        pause_s = now - _gc_started[0]
+        mono = time.monotonic()
+        _note(_gc_per_second, pause_s, mono)
+        if pause_s * 1000.0 >= LONG_GC_MS and mono - _long_gc_logged[0] >= LONG_GC_LOG_EVERY_S:
+            _long_gc_logged[0] = mono
+            log.warning(
+                "a garbage collection of generation %s took %.0f ms (%s objects freed, %s tracked after it outside the frozen ones)",
+                info.get("generation"), pause_s * 1000.0, info.get("collected"), len(gc.get_objects()),
+            )
 
 
 def start() -> None:

@@ -71,13 +71,28 @@ uncollected_count = [0]
 COLLECT_AFTER_CLOSED = 32
 
 
-def collect_due(uncollected: int, open_sessions: int, cap: int) -> bool:
-    """True when closed sessions are to be collected (pure): once :data:`COLLECT_AFTER_CLOSED`
-    wait, as soon as no session is open (the pause then holds up no page), or once open and
+#: Closed feeds of pages built once (``/live``, ``/wall``) that wait for one collection while pages
+#: are open. An open feed is frozen out of the collector's reach once it has opened (400 open
+#: feeds are about 100,000 objects, which every full collection would scan again for nothing, for
+#: 60-100 ms), so what a closed one leaves in reference cycles (a few kB) waits for an unfreeze and
+#: a collection over everything: when no page is open, or once this many wait. [-]
+COLLECT_AFTER_CLOSED_FEEDS = 2000
+#: Closed feeds of pages built once since the last collection (their cycles may be frozen).
+uncollected_feeds = [0]
+
+
+def collect_due(uncollected: int, open_sessions: int, cap: int, closed_feeds: int = 0, open_feeds: int = 0) -> bool:
+    """True when closed sessions (and closed feeds of pages built once) are to be collected (pure):
+    once :data:`COLLECT_AFTER_CLOSED` sessions or :data:`COLLECT_AFTER_CLOSED_FEEDS` feeds wait,
+    as soon as no session and no page is open (the pause then holds up no page), or once open and
     waiting sessions together reach the session cap `cap` (new pages wait for that memory)."""
-    if uncollected <= 0:
+    if uncollected <= 0 and closed_feeds <= 0:
         return False
-    return open_sessions == 0 or uncollected >= COLLECT_AFTER_CLOSED or open_sessions + uncollected >= cap
+    if open_sessions == 0 and open_feeds == 0:
+        return True
+    if closed_feeds >= COLLECT_AFTER_CLOSED_FEEDS:
+        return True
+    return uncollected > 0 and (uncollected >= COLLECT_AFTER_CLOSED or open_sessions + uncollected >= cap)
 
 
 def collect_wait_s(now_s: float, last_end_s: float, last_pause_s: float) -> float:
@@ -102,7 +117,9 @@ def collect_closed_sessions() -> None:
     freeze again. Only when :func:`collect_due`, and not sooner than :func:`collect_wait_s`
     allows; a close within that time is collected when it has passed, together with every
     other close meanwhile."""
-    if not collect_due(uncollected_count[0], active_sessions(), admission.max_sessions):
+    from leg_sim.server import feed
+
+    if not collect_due(uncollected_count[0], active_sessions(), admission.max_sessions, uncollected_feeds[0], feed.standalone_feeds()):
         return
     now = time.monotonic()
     wait_s = collect_wait_s(now, *_last_collect)
@@ -120,6 +137,7 @@ def collect_closed_sessions() -> None:
     end = time.monotonic()
     _last_collect[:] = [end, end - now]
     uncollected_count[0] = 0
+    uncollected_feeds[0] = 0
 
 
 def _collect_later() -> None:
