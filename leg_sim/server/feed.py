@@ -64,7 +64,7 @@ from leg_sim.server import admission, backpressure, looplag, session
 from leg_sim.settings import ControlError
 from leg_sim.ui.dashboard import GRAPH_FRAMES
 from leg_sim.ui.feed import FULL_CLOSE, MAX_PAGE_MESSAGES_PER_S, FeedBuilder, Frame, encode, page_request, search_message
-from leg_sim.ui.gate import ChangeGate, refused_count
+from leg_sim.ui.gate import ChangeGate, note_refused
 from leg_sim.ui.readmodel import ReadModel
 
 log = logging.getLogger("leg_sim.server")
@@ -72,7 +72,7 @@ log = logging.getLogger("leg_sim.server")
 #: Close code for a socket that is not a live page's (RFC 6455: policy violation).
 POLICY_CLOSE = 1008
 
-#: Open feeds of pages without a session (``/wall``); event loop only.
+#: Open feeds of pages without a session (``/live``, ``/wall``); event loop only.
 _standalone: set[FeedSocket] = set()
 
 
@@ -93,7 +93,7 @@ def freeze_open_feeds_soon() -> None:
     def freeze() -> None:
         _freeze_waiting[0] = False
         gc.collect()  # only what is not frozen: the feeds opened since the last freeze, and this second's garbage
-        gc.freeze()
+        session.freeze_long_lived()
 
     IOLoop.current().call_later(FREEZE_AFTER_OPEN_S, freeze)
 
@@ -319,8 +319,7 @@ class FeedSocket(WebSocketHandler):
         except Exception:  # a value the declaration let through but the engine did not take
             log.exception("applying %s from a page failed", name)
             text = "not applied (server error, logged)"
-        refused_count[0] += 1
-        log.info("refused control value %s=%r: %s", name[:40], value, text)
+        note_refused(name, value, text)
         known = name in CONTROLLED
         label = sim.param[name].label if known else "control"
         reply = {"refused": name if known else None, "text": f"{label}: {text}", "value": getattr(sim, name) if known else None}

@@ -50,7 +50,7 @@ MAX_PAGES = 8
 #: Built pages and builds under way, by (layout, theme, house set key); event loop only.
 _pages: dict[tuple[str, str, str], str] = {}
 _building: dict[tuple[str, str, str], asyncio.Future] = {}
-#: Wall pages built since the server started (a build per theme and house set, not per viewer).
+#: Pages built since the server started (a build per layout, theme and house set, not per viewer).
 built_count = [0]
 
 

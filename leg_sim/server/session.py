@@ -106,8 +106,9 @@ def collect_wait_s(now_s: float, last_end_s: float, last_pause_s: float) -> floa
 def freeze_long_lived() -> None:
     """Move what exists now (the server, the open sessions' documents) out of the collector's
     reach: automatic collections then scan only what ticks create, and stay short. Called
-    once a session's page is built; :func:`collect_closed_sessions` unfreezes to free a
-    closed session."""
+    once a session's page is built, and after feeds of pages built once open
+    (:func:`leg_sim.server.feed.freeze_open_feeds_soon`); :func:`collect_closed_sessions`
+    unfreezes to free what closed ones left."""
     gc.freeze()
 
 

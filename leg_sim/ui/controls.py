@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import html
 import json
-import logging
 import threading
 import time
 from collections.abc import Callable
@@ -40,11 +39,8 @@ import param
 from leg_sim.engine import CONTROLLED, Simulation  # CONTROLLED: parameters with a widget, in display order
 from leg_sim.settings import ControlError, Setting, control_bounds, control_presets, live_settings
 from leg_sim.snapshot import Snapshot
-from leg_sim.ui.gate import ChangeGate, refused_count
+from leg_sim.ui.gate import ChangeGate, note_refused
 from leg_sim.ui.view import View
-
-log = logging.getLogger("leg_sim.ui")
-
 
 #: Units whose values read as a factor: a preset of 3600 shows as "3,600×".
 FACTOR_UNITS = ("simulated s per s",)
@@ -236,8 +232,7 @@ class Controls(View):
             text = str(exc) if isinstance(exc, ControlError) else f"{value!r} was not applied; allowed: {s.allowed() if s else 'true or false'}"
             # A client's value is shown as text, never as markup.
             self.message.object = f"⚠ {self.sim.param[name].label}: {html.escape(text)}"
-            log.info("refused control value %s=%r: %s", name, value, exc)
-            refused_count[0] += 1
+            note_refused(name, value, exc)
             self.widgets[name].value = getattr(self.sim, name)
 
     # shared simulation -> this session's widgets (any thread)

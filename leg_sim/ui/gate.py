@@ -10,13 +10,23 @@ session (:mod:`leg_sim.server.feed`) each hold one :class:`ChangeGate`.
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
+
+log = logging.getLogger("leg_sim.ui")
 
 #: Least time between two applied changes of one setting from one page. [s]
 MIN_CHANGE_INTERVAL_S = 0.25
 #: Control values the server refused since it started (all pages), for /metrics.
 refused_count = [0]
+
+
+def note_refused(name: str, value: Any, reason: object) -> None:
+    """Count a control value the server refused (:data:`refused_count`) and log it, from a
+    session's widget or a page's feed alike."""
+    refused_count[0] += 1
+    log.info("refused control value %s=%r: %s", name[:40], value, reason)
 
 
 class ChangeGate:
